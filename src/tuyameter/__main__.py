@@ -1,0 +1,3 @@
+from tuyameter.cli.main import main
+
+raise SystemExit(main())

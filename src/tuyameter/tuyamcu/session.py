@@ -1,0 +1,394 @@
+"""Module-side TuyaMCU session: a sans-IO state machine.
+
+Bytes and the current (monotonic) time go in with :meth:`Session.receive_data`
+and :meth:`Session.tick`; frames to write come out of :meth:`Session.data_to_send`
+and events out of :meth:`Session.events`. :meth:`Session.next_deadline` tells
+the adapter when to call :meth:`tick` again. Nothing here sleeps or does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from tuyameter.tuyamcu import messages as m
+from tuyameter.tuyamcu.constants import Command, ExtendedSub, WifiState
+from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage
+from tuyameter.tuyamcu.dp import DPRecord, DPValue, encode_records
+from tuyameter.tuyamcu.events import (
+    DPUpdate,
+    Event,
+    LinkDown,
+    LinkUp,
+    McuRestarted,
+    SkippedBytes,
+    Traffic,
+    WriteResult,
+)
+from tuyameter.tuyamcu.frame import Frame
+
+
+class Phase(Enum):
+    HEARTBEAT = "heartbeat"
+    PRODUCT = "product"
+    MODE = "working-mode"
+    WIFI = "wifi-state"
+    QUERY = "query"
+    RUNNING = "running"
+
+
+@dataclass
+class SessionConfig:
+    wifi_state: int = WifiState.CLOUD
+    heartbeat_interval: float = 10.0
+    handshake_heartbeat_timeout: float = 3.0
+    heartbeat_timeout: float = 3.0
+    missed_heartbeats_down: int = 3
+    request_timeout: float = 1.0
+    request_retries: int = 2
+    wifi_refresh: float = 60.0
+    write_timeout: float = 0.3
+    write_retries: int = 3
+    spacing: float = 0.010
+    rssi: int = -50
+
+
+@dataclass
+class SessionStats:
+    frames_in: int = 0
+    frames_out: int = 0
+    timeouts: int = 0
+    mcu_restarts: int = 0
+    link_downs: int = 0
+    malformed: int = 0
+    writes_ok: int = 0
+    writes_failed: int = 0
+
+
+@dataclass
+class _Request:
+    frame: Frame
+    kind: str
+    timeout: float
+    retries: int
+    write_id: int | None = None
+    records: tuple[DPRecord, ...] = ()
+    attempts: int = 0
+    deadline: float = 0.0
+    echoed: dict[int, DPValue] = field(default_factory=dict)
+
+
+class Session:
+    """The gateway's side of one TuyaMCU link."""
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        local_time: Callable[[], dt.datetime | None] | None = None,
+        trace: bool = False,
+    ) -> None:
+        self.config = config or SessionConfig()
+        self.decoder = FrameDecoder()
+        self.stats = SessionStats()
+        self.trace = trace
+        self._local_time = local_time or (lambda: None)
+        self._events: list[Event] = []
+        self._responses: deque[Frame] = deque()
+        self._requests: deque[_Request] = deque()
+        self._current: _Request | None = None
+        self._last_out = float("-inf")
+        self._next_write_id = 1
+        self.protocol_version = 0
+        self.product_info: str | None = None
+        self.product_id: str | None = None
+        self.working_mode: bytes | None = None
+        self.mcu_initialised = False
+        self._missed = 0
+        self._next_heartbeat = 0.0
+        self._next_wifi = float("inf")
+        self.last_rx: float | None = None
+        self.phase = Phase.HEARTBEAT
+        self._start_phase(Phase.HEARTBEAT, 0.0)
+
+    # -- public API --------------------------------------------------------
+
+    @property
+    def link_up(self) -> bool:
+        return self.phase is Phase.RUNNING
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        for item in self.decoder.feed(data, now):
+            self._handle_item(item, now)
+        self._pump(now)
+
+    def tick(self, now: float) -> None:
+        for item in self.decoder.tick(now):
+            self._handle_item(item, now)
+        self._check_timers(now)
+        self._pump(now)
+
+    def data_to_send(self, now: float) -> bytes:
+        """Next frame's bytes if inter-frame spacing allows one now, else b''."""
+        if now - self._last_out < self.config.spacing:
+            return b""
+        frame: Frame | None = None
+        if self._responses:
+            frame = self._responses.popleft()
+        elif self._current is not None and self._current.deadline == 0.0:
+            req = self._current
+            req.attempts += 1
+            req.deadline = now + req.timeout
+            frame = req.frame
+        if frame is None:
+            return b""
+        self._last_out = now
+        self.stats.frames_out += 1
+        if self.trace:
+            self._emit(Traffic(now, m.Direction.TO_MCU, frame, m.parse(frame, m.Direction.TO_MCU)))
+        return frame.encode()
+
+    def events(self) -> list[Event]:
+        out, self._events = self._events, []
+        return out
+
+    def next_deadline(self, now: float) -> float:
+        cands = [self._next_heartbeat, self._next_wifi]
+        if self._current is not None:
+            cands.append(self._current.deadline or now + self.config.spacing)
+        if self._responses:
+            cands.append(self._last_out + self.config.spacing)
+        if self.decoder.pending() and self.last_rx is not None:
+            cands.append(self.last_rx + self.decoder.idle_timeout + 0.01)
+        return max(now, min(cands))
+
+    def write(self, records: list[DPRecord] | tuple[DPRecord, ...], now: float) -> int:
+        """Queue a DP write; a :class:`WriteResult` with the returned id follows."""
+        wid = self._next_write_id
+        self._next_write_id += 1
+        frame = m.module_frame(Command.SET_DP, encode_records(list(records)))
+        self._requests.append(
+            _Request(frame, "write", self.config.write_timeout, self.config.write_retries, wid, tuple(records))
+        )
+        self._pump(now)
+        return wid
+
+    def query(self, now: float) -> None:
+        self._enqueue(m.module_frame(Command.QUERY_STATE), "query", now)
+
+    def set_wifi_state(self, state: int, now: float) -> None:
+        self.config.wifi_state = state
+        if self.link_up:
+            self._enqueue(m.module_frame(Command.WIFI_STATE, bytes((state,))), "wifi", now)
+
+    def connection_lost(self, now: float, reason: str = "connection lost") -> None:
+        """The adapter lost the byte stream: forget partial input, redo the handshake."""
+        self.decoder.flush()
+        self._go_down(now, reason)
+
+    # -- internals ---------------------------------------------------------
+
+    def _emit(self, ev: Event) -> None:
+        self._events.append(ev)
+
+    def _enqueue(self, frame: Frame, kind: str, now: float) -> None:
+        timeout = self.config.request_timeout
+        self._requests.append(_Request(frame, kind, timeout, self.config.request_retries))
+        self._pump(now)
+
+    def _pump(self, now: float) -> None:
+        if self._current is None and self._requests:
+            self._current = self._requests.popleft()
+
+    def _start_phase(self, phase: Phase, now: float) -> None:
+        self.phase = phase
+        cfg = self.config
+        if phase is Phase.HEARTBEAT:
+            # In the handshake the heartbeat is retried forever every few seconds.
+            self._requests.appendleft(
+                _Request(m.module_frame(Command.HEARTBEAT), "hs-heartbeat", cfg.handshake_heartbeat_timeout, -1)
+            )
+        elif phase is Phase.PRODUCT:
+            self._requests.appendleft(
+                _Request(m.module_frame(Command.PRODUCT_INFO), "hs-product", cfg.request_timeout, cfg.request_retries)
+            )
+        elif phase is Phase.MODE:
+            self._requests.appendleft(
+                _Request(m.module_frame(Command.WORKING_MODE), "hs-mode", cfg.request_timeout, cfg.request_retries)
+            )
+        elif phase is Phase.WIFI:
+            frame = m.module_frame(Command.WIFI_STATE, bytes((cfg.wifi_state,)))
+            self._requests.appendleft(_Request(frame, "hs-wifi", cfg.request_timeout, cfg.request_retries))
+        elif phase is Phase.QUERY:
+            frame = m.module_frame(Command.QUERY_STATE)
+            self._requests.appendleft(_Request(frame, "hs-query", cfg.request_timeout, cfg.request_retries))
+        else:
+            self._missed = 0
+            self._next_heartbeat = now + cfg.heartbeat_interval
+            self._next_wifi = now + cfg.wifi_refresh
+            self._emit(LinkUp(now, self.product_info, self.product_id, self.protocol_version, self.working_mode))
+        self._pump(now)
+
+    def _finish_current(self, now: float, next_phase: Phase | None = None) -> None:
+        self._current = None
+        if next_phase is not None:
+            self._start_phase(next_phase, now)
+        self._pump(now)
+
+    def _go_down(self, now: float, reason: str) -> None:
+        was_up = self.link_up
+        if self._current is not None and self._current.kind == "write":
+            self._fail_write(self._current, now, f"link down: {reason}")
+        for req in self._requests:
+            if req.kind == "write":
+                self._fail_write(req, now, f"link down: {reason}")
+        self._requests.clear()
+        self._responses.clear()
+        self._current = None
+        self._next_heartbeat = float("inf")
+        self._next_wifi = float("inf")
+        self.mcu_initialised = False
+        if was_up:
+            self.stats.link_downs += 1
+            self._emit(LinkDown(now, reason))
+        self._start_phase(Phase.HEARTBEAT, now)
+
+    def _fail_write(self, req: _Request, now: float, error: str) -> None:
+        self.stats.writes_failed += 1
+        assert req.write_id is not None
+        self._emit(WriteResult(now, req.write_id, req.records, False, req.attempts, dict(req.echoed), error))
+
+    def _check_timers(self, now: float) -> None:
+        req = self._current
+        if req is not None and req.deadline and now >= req.deadline:
+            self.stats.timeouts += 1
+            if req.kind == "heartbeat":
+                self._missed += 1
+                self._current = None
+                if self._missed >= self.config.missed_heartbeats_down:
+                    self._go_down(now, f"{self._missed} heartbeats unanswered")
+            elif req.retries < 0 or req.attempts <= req.retries:
+                req.deadline = 0.0  # send again
+            elif req.kind == "write":
+                self._current = None
+                self._fail_write(req, now, f"no echo after {req.attempts} attempts")
+            else:
+                # Handshake steps the MCU does not answer are skipped, not fatal.
+                nxt = {
+                    "hs-product": Phase.MODE,
+                    "hs-mode": Phase.WIFI,
+                    "hs-wifi": Phase.QUERY,
+                    "hs-query": Phase.RUNNING,
+                }.get(req.kind)
+                self._finish_current(now, nxt)
+        if self.link_up and now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.config.heartbeat_interval
+            if not any(r.kind == "heartbeat" for r in self._requests) and (
+                self._current is None or self._current.kind != "heartbeat"
+            ):
+                self._requests.appendleft(
+                    _Request(m.module_frame(Command.HEARTBEAT), "heartbeat", self.config.heartbeat_timeout, 0)
+                )
+        if self.link_up and now >= self._next_wifi:
+            self._next_wifi = now + self.config.wifi_refresh
+            self._enqueue(m.module_frame(Command.WIFI_STATE, bytes((self.config.wifi_state,))), "wifi", now)
+
+    def _handle_item(self, item: Frame | Garbage, now: float) -> None:
+        if isinstance(item, Garbage):
+            self._emit(SkippedBytes(now, item))
+            return
+        self.stats.frames_in += 1
+        self.last_rx = now
+        msg = m.parse(item, m.Direction.FROM_MCU)
+        if self.trace:
+            self._emit(Traffic(now, m.Direction.FROM_MCU, item, msg))
+        self._handle_message(item, msg, now)
+
+    def _respond(self, command: int, payload: bytes = b"") -> None:
+        self._responses.append(m.module_frame(command, payload))
+
+    def _handle_message(self, frame: Frame, msg: m.Message, now: float) -> None:
+        cur = self._current
+        kind = cur.kind if cur is not None else ""
+        if isinstance(msg, m.Heartbeat):
+            self.protocol_version = frame.version
+            if msg.status == 0 and self.mcu_initialised:
+                self.stats.mcu_restarts += 1
+                self._emit(McuRestarted(now))
+                self._go_down(now, "MCU restarted")
+                # The reply we just got answers the new handshake's heartbeat too.
+                self._current = None
+                self._requests.clear()
+                self._start_phase(Phase.PRODUCT, now)
+                self.mcu_initialised = True
+                return
+            self.mcu_initialised = True
+            if kind == "hs-heartbeat":
+                self._finish_current(now, Phase.PRODUCT)
+            elif kind == "heartbeat":
+                self._missed = 0
+                self._finish_current(now)
+        elif isinstance(msg, m.ProductInfo):
+            self.product_info, self.product_id = msg.text, msg.product_id
+            if kind == "hs-product":
+                self._finish_current(now, Phase.MODE)
+        elif isinstance(msg, m.WorkingMode):
+            self.working_mode = msg.pins
+            if kind == "hs-mode":
+                self._finish_current(now, Phase.WIFI)
+        elif isinstance(msg, m.Ack) and msg.command == Command.WIFI_STATE:
+            if kind in ("hs-wifi", "wifi"):
+                self._finish_current(now, Phase.QUERY if kind == "hs-wifi" else None)
+        elif isinstance(msg, m.DPReport):
+            self._handle_report(msg, now)
+        elif isinstance(msg, m.TimeRequest):
+            self._respond(Command.LOCAL_TIME, m.time_answer_frame(self._local_time()).payload)
+            if self.link_up:
+                # MCUs ask for the time right after booting: check on it now.
+                self._next_heartbeat = now
+        elif isinstance(msg, m.WifiResetRequest):
+            self._respond(Command.WIFI_RESET)
+        elif isinstance(msg, m.WifiSelectRequest):
+            self._respond(Command.WIFI_SELECT)
+        elif isinstance(msg, m.RssiRequest):
+            self._respond(Command.RSSI, self.config.rssi.to_bytes(1, "big", signed=True))
+        elif isinstance(msg, m.NetworkStatusRequest):
+            self._respond(Command.NETWORK_STATUS, bytes((self.config.wifi_state,)))
+        elif isinstance(msg, m.Extended):
+            self._respond(Command.EXTENDED, bytes((msg.sub, 0)))
+        elif isinstance(msg, m.Malformed):
+            self.stats.malformed += 1
+
+    def _handle_report(self, msg: m.DPReport, now: float) -> None:
+        if msg.error:
+            self.stats.malformed += 1
+        if msg.needs_ack:
+            if msg.command == Command.DP_REPORT_ACKED:
+                self._respond(Command.DP_REPORT_ACK, b"\x01")
+            elif msg.command == Command.EXTENDED:
+                self._respond(Command.EXTENDED, bytes((ExtendedSub.RECORD_REPORT, 0)))
+            elif msg.command in (Command.QUERY_STATE, Command.WIFI_SELECT):
+                self._respond(msg.command, b"\x00")  # version-0 report confirmation
+        self._emit(DPUpdate(now, msg.records, msg.command, msg.error))
+        cur = self._current
+        if cur is None:
+            return
+        if cur.kind in ("hs-query", "query") and cur.deadline:
+            self._finish_current(now, Phase.RUNNING if cur.kind == "hs-query" else None)
+        elif cur.kind == "write" and cur.deadline:
+            for r in msg.records:
+                if any(w.dp == r.dp for w in cur.records):
+                    cur.echoed[r.dp] = r.value
+            if all(w.dp in cur.echoed for w in cur.records):
+                ok = all(cur.echoed[w.dp] == w.value for w in cur.records)
+                err = None if ok else "MCU echoed a different value (write refused?)"
+                if ok:
+                    self.stats.writes_ok += 1
+                else:
+                    self.stats.writes_failed += 1
+                assert cur.write_id is not None
+                self._emit(WriteResult(now, cur.write_id, cur.records, ok, cur.attempts, dict(cur.echoed), err))
+                self._finish_current(now)
