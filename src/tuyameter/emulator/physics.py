@@ -66,7 +66,7 @@ class SolarInverter:
 
     rng: random.Random
     peak: float = 3000.0
-    standby: float = 4.0
+    standby: float = 8.0
     _cloud: float = 1.0
 
     def step(self, t: float, local_hour: float, dt: float) -> ChannelSample:
@@ -75,7 +75,7 @@ class SolarInverter:
             # Slowly wandering clouds between 30 % and 100 % of clear sky.
             self._cloud += self.rng.gauss(0, 0.02 * math.sqrt(max(dt, 0.0)))
             self._cloud = min(1.0, max(0.3, self._cloud))
-            produced = self.peak * math.sin(math.pi * x) ** 1.5 * self._cloud
+            produced = self.peak * math.sin(math.pi * x) * self._cloud
             if produced > self.standby:
                 return ChannelSample(-produced, 0.99)
         return ChannelSample(self.standby * self.rng.uniform(0.8, 1.2), 0.35)

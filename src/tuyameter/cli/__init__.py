@@ -1,0 +1,1 @@
+"""The ``tuyameter`` command line."""

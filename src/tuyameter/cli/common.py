@@ -1,0 +1,60 @@
+"""Helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from tuyameter.profiles.loader import all_profiles, find_profile
+from tuyameter.profiles.model import Profile
+from tuyameter.util.yamlfile import YamlFileError
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2."""
+
+
+def emit_json(obj: object) -> None:
+    print(json.dumps(obj, default=str), flush=True)
+
+
+def progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load_profile_arg(name: str, dirs: list[str] | None = None) -> Profile:
+    try:
+        return find_profile(name, dirs or [])
+    except YamlFileError as e:
+        raise CliError(str(e)) from None
+
+
+def load_all_profiles(dirs: list[str] | None = None) -> list[Profile]:
+    try:
+        return all_profiles(dirs or [])
+    except YamlFileError as e:
+        raise CliError(str(e)) from None
+
+
+def run_async(coro: Coroutine[Any, Any, int], duration: float | None = None) -> int:
+    """Run until done, Ctrl-C / SIGTERM, or ``duration`` seconds."""
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(coro)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, task.cancel)
+        if duration is not None:
+            loop.call_later(duration, task.cancel)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            return 0
+
+    return asyncio.run(main())

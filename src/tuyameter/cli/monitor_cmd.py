@@ -1,0 +1,119 @@
+"""``tuyameter monitor URL`` — live decoded traffic, both directions when it drives the link."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+
+from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_async
+from tuyameter.profiles.model import Profile
+from tuyameter.tools.describe import describe, frame_json
+from tuyameter.transport.links import Link, LinkError, open_link
+from tuyameter.tuyamcu import events as ev
+from tuyameter.tuyamcu import messages as m
+from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage
+from tuyameter.tuyamcu.session import Session
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "monitor",
+        help="show live decoded TuyaMCU traffic",
+        description="Drive the link (handshake, heartbeats) and print every frame in both directions, "
+        "or with --passive only listen and decode what arrives.",
+    )
+    p.add_argument("url")
+    p.add_argument("--baud", type=int, default=9600)
+    p.add_argument("--profile", default="pj1103a", help="name DPs with this profile ('' for none)")
+    p.add_argument("--passive", action="store_true", help="only listen; never send")
+    p.add_argument("--duration", type=float, help="stop after S seconds")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_monitor)
+
+
+class _Printer:
+    def __init__(self, profile: Profile | None, as_json: bool) -> None:
+        self.profile, self.as_json = profile, as_json
+
+    def frame(self, direction: m.Direction, frame_: object, msg: m.Message) -> None:
+        from tuyameter.tuyamcu.frame import Frame
+
+        assert isinstance(frame_, Frame)
+        ts = dt.datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        if self.as_json:
+            emit_json({"time": ts} | frame_json(frame_, direction, msg, self.profile))
+        else:
+            arrow = "→" if direction is m.Direction.TO_MCU else "←"
+            print(f"{ts} {arrow} {frame_.encode().hex(' ').upper()}\n             {describe(msg, self.profile)}", flush=True)
+
+    def note(self, text: str, **extra: object) -> None:
+        ts = dt.datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        if self.as_json:
+            emit_json({"time": ts, "event": text} | extra)
+        else:
+            print(f"{ts} ** {text}" + (f" {extra}" if extra else ""), flush=True)
+
+
+async def _active(link: Link, pr: _Printer) -> None:
+    loop = asyncio.get_running_loop()
+    session = Session(trace=True, local_time=lambda: dt.datetime.now())
+    read_task: asyncio.Future[bytes] | None = None
+    try:
+        while True:
+            now = loop.time()
+            session.tick(now)
+            while data := session.data_to_send(now):
+                await link.write(data)
+            for e in session.events():
+                if isinstance(e, ev.Traffic):
+                    pr.frame(e.direction, e.frame, e.message)
+                elif isinstance(e, ev.SkippedBytes):
+                    pr.note("skipped bytes", data=e.garbage.data.hex(" "), reason=e.garbage.reason)
+                elif isinstance(e, ev.LinkUp | ev.LinkDown | ev.McuRestarted):
+                    pr.note(type(e).__name__, **{k: v for k, v in e.__dict__.items() if k != "time" and isinstance(v, str | int)})
+            if read_task is None:
+                read_task = asyncio.ensure_future(link.read())
+            done, _ = await asyncio.wait({read_task}, timeout=max(0.0, session.next_deadline(now) - now))
+            if read_task in done:
+                data = read_task.result()
+                read_task = None
+                session.receive_data(data, loop.time())
+    finally:
+        if read_task is not None:
+            read_task.cancel()
+
+
+async def _passive(link: Link, pr: _Printer) -> None:
+    loop = asyncio.get_running_loop()
+    dec = FrameDecoder()
+    while True:
+        data = await link.read()
+        for item in dec.feed(data, loop.time()):
+            if isinstance(item, Garbage):
+                pr.note("skipped bytes", data=item.data.hex(" "), reason=item.reason)
+            else:
+                d = m.guess_direction(item)
+                pr.frame(d, item, m.parse(item, d))
+
+
+async def _monitor(args: argparse.Namespace) -> int:
+    profile = load_profile_arg(args.profile) if args.profile else None
+    pr = _Printer(profile, args.json)
+    try:
+        link = await open_link(args.url, args.baud)
+    except LinkError as e:
+        raise CliError(str(e)) from None
+    pr.note(f"monitoring {link.description}" + (" (passive)" if args.passive else ""))
+    try:
+        await (_passive(link, pr) if args.passive else _active(link, pr))
+    except LinkError as e:
+        pr.note(f"link lost: {e}")
+        return 1
+    finally:
+        await link.close()
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    return run_async(_monitor(args), args.duration)

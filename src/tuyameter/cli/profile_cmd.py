@@ -1,0 +1,58 @@
+"""``tuyameter profile list|show`` — the device profiles tuyameter knows."""
+
+from __future__ import annotations
+
+import argparse
+
+from tuyameter.cli.common import emit_json, load_profile_arg
+from tuyameter.profiles.loader import list_profiles
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("profile", help="list or show device profiles")
+    ps = p.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
+    lst = ps.add_parser("list", help="list known profiles and where they come from")
+    lst.add_argument("--profile-dir", action="append", default=[])
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_list)
+    show = ps.add_parser("show", help="show a profile's DPs")
+    show.add_argument("name")
+    show.add_argument("--profile-dir", action="append", default=[])
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    found = list_profiles(args.profile_dir)
+    for name, path in sorted(found.items()):
+        prof = load_profile_arg(str(path))
+        if args.json:
+            emit_json({"name": name, "file": str(path), "description": prof.description})
+        else:
+            print(f"{name:<28} {prof.description}  [{path}]")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    prof = load_profile_arg(args.name, args.profile_dir)
+    if args.json:
+        emit_json(
+            {
+                "name": prof.name,
+                "description": prof.description,
+                "dps": [
+                    {"dp": d.dp, "name": d.name, "type": d.type.name.lower(), "scale": d.scale, "unit": d.unit,
+                     "access": d.access, "range": d.range, "label": d.label, "private": d.private}
+                    for d in prof.dps
+                ],  # fmt: skip
+            }
+        )
+        return 0
+    print(f"{prof.name}: {prof.description}\n  file: {prof.source}\n  baud {prof.baud}, Wi-Fi state {prof.wifi_state}")
+    for d in sorted(prof.dps, key=lambda d: d.dp):
+        rng = f" range {d.range[0]}..{d.range[1]}" if d.range else ""
+        flags = " private" if d.private else ""
+        print(f"  dp{d.dp:<4} {d.name:<30} {d.type.name.lower():<6} ×{d.scale:g} {d.unit or '':<4} {d.access}{rng}{flags}")
+    for c in prof.computed:
+        print(f"  {'':6} {c.name:<30} = {' + '.join(c.sum)}")
+    return 0

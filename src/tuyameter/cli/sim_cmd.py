@@ -1,0 +1,108 @@
+"""``tuyameter sim pj1103a`` — a PJ-1103A emulator on a pty or a TCP port."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from tuyameter.cli.common import CliError, run_async
+from tuyameter.emulator.factory import EMULATORS, EmulatorSpec, build_emulator
+from tuyameter.emulator.pj1103a import Pj1103aEmulator
+from tuyameter.emulator.quirks import QUIRKS
+from tuyameter.emulator.serve import PtyServer, TcpServer
+from tuyameter.meter import MeterState
+from tuyameter.profiles.loader import find_profile
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    quirk_help = "; ".join(f"{k}[=N]: {v[1]} (default {v[0]:g})" for k, v in QUIRKS.items())
+    p = sub.add_parser(
+        "sim",
+        help="run an emulated meter on a pty or TCP port",
+        description="Run an emulated meter (the MCU side). The first line of output is the endpoint to "
+        "connect to (/dev/pts/N, the --link path, or socket://HOST:PORT).",
+        epilog=f"Quirks: {quirk_help}",
+    )
+    p.add_argument("model", choices=EMULATORS)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")
+    where.add_argument("--tcp", metavar="HOST:PORT", help="serve on TCP, like a ser2net bridge (port 0: any free)")
+    p.add_argument("--link", metavar="PATH", help="with --pty: also make a stable symlink to the pty at PATH")
+    p.add_argument("--baud", type=int, default=9600, help="the MCU's baud rate (default 9600)")
+    p.add_argument("--report-rate", type=int, default=10, metavar="S", help="DP 129, seconds between reports")
+    p.add_argument("--quirk", action="append", default=[], metavar="NAME[=N]", help="enable a quirk (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--speed", type=float, default=1.0, help="time acceleration for demos (simulated s per s)")
+    p.add_argument("--start", metavar="HH:MM", help="simulated local time of day to start at (default: now)")
+    p.add_argument("--protocol-version", type=int, default=3, choices=(0, 3))
+    p.add_argument("--no-pace", action="store_true", help="do not pace output at the line's byte rate")
+    p.add_argument("--json", action="store_true", help="print the true values of each report cycle as JSON lines")
+    p.add_argument("--quiet", action="store_true", help="print only the endpoint line")
+    p.set_defaults(func=cmd_sim)
+
+
+def _truth(emu: Pj1103aEmulator, state: MeterState) -> dict[str, object]:
+    state.apply(emu.last_truth)
+    vals: dict[str, object] = dict(state.snapshot())
+    vals["report_rate"] = emu.report_rate
+    return vals
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    spec = EmulatorSpec(
+        args.model, args.seed, args.report_rate, args.quirk, args.speed, args.start, args.protocol_version, args.baud
+    )
+    try:
+        emu = build_emulator(spec)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    stop = asyncio.Event()
+    server: PtyServer | TcpServer
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            raise CliError(f"--tcp needs HOST:PORT, got {args.tcp!r}")
+        server = TcpServer(emu, host.strip("[]"), int(port), args.baud, pace=not args.no_pace)
+        try:
+            await server.start()
+        except OSError as e:
+            raise CliError(f"cannot listen on {args.tcp}: {e}") from None
+        endpoint = f"socket://{args.tcp.rpartition(':')[0]}:{server.port}"
+    else:
+        try:
+            server = PtyServer(emu, args.baud, args.link, pace=not args.no_pace)
+        except OSError as e:
+            raise CliError(f"cannot create the pty: {e}") from None
+        endpoint = server.path
+    print(endpoint, flush=True)
+    if not args.quiet and not args.json:
+        q = ", ".join(emu.quirks.names) or "none"
+        print(f"# PJ-1103A emulator at {args.baud} baud, report every {emu.report_rate} s, speed ×{args.speed:g}, "
+              f"quirks: {q}. Ctrl-C stops.", flush=True)  # fmt: skip
+    serve_task = asyncio.ensure_future(server.serve(stop))
+    state = MeterState(find_profile("pj1103a"))
+    cycles = 0
+    try:
+        while not serve_task.done():
+            await asyncio.sleep(0.05)
+            if emu.cycles != cycles and not args.quiet:
+                cycles = emu.cycles
+                vals = _truth(emu, state)
+                if args.json:
+                    print(json.dumps({"cycle": cycles, "values": vals}), flush=True)
+                else:
+                    print(
+                        f"cycle {cycles}: A {vals.get('power_a')} W  B {vals.get('power_b')} W  "
+                        f"{vals.get('voltage')} V  A→ {vals.get('energy_forward_a')} kWh  "
+                        f"B← {vals.get('energy_reverse_b')} kWh",
+                        flush=True,
+                    )
+    finally:
+        stop.set()
+        await asyncio.wait_for(serve_task, 2.0)
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    return run_async(_serve(args))

@@ -1,0 +1,55 @@
+"""``sim://`` links: an emulator in the same process, driven by the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tuyameter.emulator.factory import build_emulator, spec_from_params
+from tuyameter.emulator.pj1103a import Pj1103aEmulator
+from tuyameter.transport.links import LinkError, LinkUrl
+
+TICK = 0.02
+
+
+class SimLink:
+    def __init__(self, emulator: Pj1103aEmulator, description: str) -> None:
+        self.description = description
+        self.emulator = emulator
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._task = asyncio.ensure_future(self._pump())
+
+    async def _pump(self) -> None:
+        while True:
+            now = self._loop.time()
+            self.emulator.tick(now)
+            self._drain()
+            wait = self.emulator.next_deadline(now) - now
+            await asyncio.sleep(min(TICK, max(wait, 0.001)))
+
+    def _drain(self) -> None:
+        out = self.emulator.data_to_send()
+        if out:
+            self._queue.put_nowait(out)
+
+    async def read(self) -> bytes:
+        return await self._queue.get()
+
+    async def write(self, data: bytes) -> None:
+        self.emulator.receive_data(data, self._loop.time())
+        self._drain()
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+def open_sim_link(lu: LinkUrl) -> SimLink:
+    try:
+        spec = spec_from_params(lu.target, lu.params)
+        emulator = build_emulator(spec)
+    except ValueError as e:
+        raise LinkError(f"sim://{lu.target}: {e}") from e
+    return SimLink(emulator, f"sim://{lu.target}")

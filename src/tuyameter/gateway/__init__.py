@@ -1,0 +1,1 @@
+"""The gateway pipeline: source → readings → outputs."""

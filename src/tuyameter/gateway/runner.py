@@ -1,0 +1,219 @@
+"""Drive one meter: open its link, run the TuyaMCU session, turn DPs into updates.
+
+Reconnects by itself (with backoff) when the link fails or the MCU restarts;
+writes are validated against the profile before they reach the device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tuyameter.gateway.types import MeterStatus, MeterUpdate, Output
+from tuyameter.meter import MeterOptions, MeterState
+from tuyameter.profiles.model import Profile, Value
+from tuyameter.transport.links import Link, LinkError, open_link
+from tuyameter.tuyamcu import events as ev
+from tuyameter.tuyamcu.dp import DPRecord
+from tuyameter.tuyamcu.session import Session, SessionConfig
+
+log = logging.getLogger(__name__)
+
+SETTLE = 0.15  # quiet time that ends a report burst
+MAX_HOLD = 1.0  # longest a burst is held before an update goes out anyway
+
+
+@dataclass
+class MeterConfig:
+    id: str
+    url: str
+    profile: str = "pj1103a"
+    baud: int | None = None
+    late_direction: list[str] = field(default_factory=list)
+    suppress_lone_zeros: bool = False
+    wifi_state: int | None = None
+    heartbeat_interval: float = 10.0
+
+
+class WriteRefused(ValueError):
+    """A write that the profile does not allow (read-only, out of range, unknown)."""
+
+
+def now_local() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+class MeterRunner:
+    def __init__(
+        self,
+        cfg: MeterConfig,
+        profile: Profile,
+        outputs: list[Output],
+        *,
+        clock: Callable[[], dt.datetime] = now_local,
+        reconnect_max: float = 10.0,
+    ) -> None:
+        self.cfg, self.profile, self.outputs, self.clock = cfg, profile, outputs, clock
+        self.reconnect_max = reconnect_max
+        wifi = cfg.wifi_state if cfg.wifi_state is not None else profile.wifi_state
+        self.session = Session(
+            SessionConfig(wifi_state=wifi, heartbeat_interval=cfg.heartbeat_interval),
+            local_time=lambda: dt.datetime.now(),
+        )
+        self.meter = MeterState(
+            profile, MeterOptions(frozenset(cfg.late_direction), cfg.suppress_lone_zeros)
+        )
+        self.online = False
+        self.link: Link | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._changed: set[str] = set()
+        self._burst_start: float | None = None
+        self._last_dp: float = 0.0
+        self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
+        self.updates = 0
+        self.link_ready = asyncio.Event()
+
+    # -- public ------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run forever (cancel to stop)."""
+        self._loop = asyncio.get_running_loop()
+        delay = 0.5
+        last_error = ""
+        while True:
+            try:
+                self.link = await open_link(self.cfg.url, self.cfg.baud or self.profile.baud)
+            except LinkError as e:
+                if str(e) != last_error:
+                    await self._status(False, f"cannot open link: {e}")
+                    last_error = str(e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.reconnect_max)
+                continue
+            delay, last_error = 0.5, ""
+            try:
+                await self._drive(self.link)
+            except LinkError as e:
+                self.session.connection_lost(self._loop.time(), str(e))
+                await self._handle_events()
+                if self.online:
+                    self.online = False
+                    self.link_ready.clear()
+                    await self._status(False, f"link lost: {e}")
+            finally:
+                await self.link.close()
+                self.link = None
+            await asyncio.sleep(0.2)
+
+    async def write(self, name: str, value: Value, timeout: float = 5.0) -> ev.WriteResult:
+        """Validate against the profile and write one DP; returns the MCU's verdict."""
+        spec = self.profile.by_name().get(name)
+        if spec is None:
+            raise WriteRefused(f"{self.profile.name} has no DP named {name!r}")
+        if not spec.writable:
+            raise WriteRefused(f"{name} is read-only")
+        try:
+            raw = spec.to_raw(value)
+        except ValueError as e:
+            raise WriteRefused(str(e)) from None
+        rec = DPRecord.make(spec.dp, spec.type, bool(raw) if spec.type.name == "BOOL" else raw)
+        loop = asyncio.get_running_loop()
+        wid = self.session.write([rec], loop.time())
+        fut: asyncio.Future[ev.WriteResult] = loop.create_future()
+        self._writes[wid] = fut
+        self._wake.set()
+        return await asyncio.wait_for(fut, timeout)
+
+    # -- internals ---------------------------------------------------------
+
+    async def _status(self, online: bool, detail: str, info: dict[str, object] | None = None) -> None:
+        st = MeterStatus(self.cfg.id, self.clock(), online, detail, info or {})
+        for out in self.outputs:
+            await out.status(st)
+
+    async def _drive(self, link: Link) -> None:
+        assert self._loop is not None
+        loop = self._loop
+        read_task: asyncio.Future[bytes] | None = None
+        wake_task: asyncio.Future[bool] | None = None
+        try:
+            while True:
+                now = loop.time()
+                self.session.tick(now)
+                while data := self.session.data_to_send(now):
+                    await link.write(data)
+                    now = loop.time()
+                await self._handle_events()
+                now = loop.time()
+                deadline = self.session.next_deadline(now)
+                if self._burst_start is not None:
+                    deadline = min(deadline, self._last_dp + SETTLE, self._burst_start + MAX_HOLD)
+                    if now >= min(self._last_dp + SETTLE, self._burst_start + MAX_HOLD):
+                        await self._flush()
+                        continue
+                if read_task is None:
+                    read_task = asyncio.ensure_future(link.read())
+                if wake_task is None:
+                    self._wake.clear()
+                    wake_task = asyncio.ensure_future(self._wake.wait())
+                done, _ = await asyncio.wait(
+                    {read_task, wake_task}, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED
+                )
+                if read_task in done:
+                    data = read_task.result()  # raises LinkError
+                    read_task = None
+                    self.session.receive_data(data, loop.time())
+                if wake_task in done:
+                    wake_task = None
+        finally:
+            for t in (read_task, wake_task):
+                if t is not None:
+                    t.cancel()
+
+    async def _handle_events(self) -> None:
+        assert self._loop is not None
+        for e in self.session.events():
+            if isinstance(e, ev.DPUpdate):
+                self._changed |= self.meter.apply(e.records)
+                self._last_dp = e.time
+                if self._burst_start is None:
+                    self._burst_start = e.time
+            elif isinstance(e, ev.LinkUp):
+                self.online = True
+                self.link_ready.set()
+                info: dict[str, object] = {
+                    "product": e.product_info,
+                    "product_id": e.product_id,
+                    "protocol_version": e.protocol_version,
+                }
+                await self._status(True, f"link up (MCU protocol v{e.protocol_version}, product {e.product_id})", info)
+            elif isinstance(e, ev.LinkDown):
+                if self._burst_start is not None:
+                    await self._flush()
+                self.online = False
+                self.link_ready.clear()
+                await self._status(False, f"link down: {e.reason}")
+            elif isinstance(e, ev.McuRestarted):
+                log.warning("%s: MCU restarted", self.cfg.id)
+            elif isinstance(e, ev.WriteResult):
+                fut = self._writes.pop(e.write_id, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(e)
+
+    async def _flush(self) -> None:
+        self._burst_start = None
+        changed, self._changed = self._changed, set()
+        u = MeterUpdate(
+            self.cfg.id,
+            self.clock(),
+            self.meter.snapshot(),
+            frozenset(changed),
+            {k: v for k, v in self.meter.values.items() if k not in self.meter.snapshot()},
+        )
+        self.updates += 1
+        for out in self.outputs:
+            await out.update(u)

@@ -1,0 +1,1 @@
+"""Diagnostic tools built on the cores: probe, monitor, decode."""

@@ -1,0 +1,138 @@
+"""Byte links to a meter: serial devices and pyserial URLs, or an in-process emulator.
+
+``parse_link_url`` accepts a device path (``/dev/ttyUSB0``), any pyserial URL
+(``socket://host:port``, ``rfc2217://host:port``, ``loop://``) or
+``sim://pj1103a?seed=1&speed=30&quirk=late-direction``; a ``baud=`` query
+parameter is taken out for us on all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import serial
+
+
+class LinkError(Exception):
+    """The link could not be opened or broke."""
+
+
+class Link(Protocol):
+    description: str
+
+    async def read(self) -> bytes: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LinkUrl:
+    kind: str  # "serial" (pyserial path or URL) or "sim"
+    target: str  # what pyserial opens, or the emulator name
+    baud: int | None = None
+    params: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def baud_matters(self) -> bool:
+        """False where the bridge, not we, sets the line speed (raw TCP)."""
+        return self.kind == "serial" and not self.target.startswith(("socket://", "loop://"))
+
+
+def parse_link_url(url: str) -> LinkUrl:
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    baud: int | None = None
+    rest: list[tuple[str, str]] = []
+    for k, v in pairs:
+        if k == "baud":
+            try:
+                baud = int(v)
+            except ValueError:
+                raise LinkError(f"{url}: baud must be a number, got {v!r}") from None
+            if baud <= 0:
+                raise LinkError(f"{url}: baud must be positive")
+        else:
+            rest.append((k, v))
+    if parts.scheme == "sim":
+        params: dict[str, list[str]] = {}
+        for k, v in rest:
+            params.setdefault(k, []).append(v)
+        name = parts.netloc or parts.path.lstrip("/")
+        if not name:
+            raise LinkError(f"{url}: name the emulator, e.g. sim://pj1103a")
+        return LinkUrl("sim", name, baud, params)
+    if parts.scheme in ("", "file") or (len(parts.scheme) == 1 and url[1:2] == ":"):
+        target = parts.path if parts.scheme != "file" else parts.path
+        return LinkUrl("serial", target, baud)
+    target = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
+    return LinkUrl("serial", target, baud)
+
+
+class SerialLink:
+    """A pyserial port read by a helper thread; bytes are handed to the event loop."""
+
+    def __init__(self, port: serial.SerialBase, description: str) -> None:
+        self.description = description
+        self._port = port
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._reader, name=f"read {description}", daemon=True)
+        self._thread.start()
+
+    def _reader(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._port.read(max(1, self._port.in_waiting))
+                if data:
+                    self._loop.call_soon_threadsafe(self._queue.put_nowait, data)
+        except Exception as e:  # noqa: BLE001 - any failure ends the link
+            if not self._stop.is_set():
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(self._queue.put_nowait, e)
+
+    async def read(self) -> bytes:
+        item = await self._queue.get()
+        if isinstance(item, BaseException):
+            raise LinkError(f"{self.description}: {item}") from item
+        return item
+
+    async def write(self, data: bytes) -> None:
+        try:
+            await asyncio.to_thread(self._port.write, data)
+        except Exception as e:
+            raise LinkError(f"{self.description}: write failed: {e}") from e
+
+    async def close(self) -> None:
+        self._stop.set()
+        await asyncio.to_thread(self._thread.join, 1.0)
+        with contextlib.suppress(Exception):
+            self._port.close()
+
+
+async def open_serial(target: str, baud: int) -> SerialLink:
+    def _open() -> serial.SerialBase:
+        return serial.serial_for_url(target, baudrate=baud, timeout=0.1, write_timeout=2.0)
+
+    try:
+        port = await asyncio.to_thread(_open)
+    except (serial.SerialException, OSError, ValueError) as e:
+        raise LinkError(f"cannot open {target}: {e}") from e
+    return SerialLink(port, f"{target}@{baud}")
+
+
+async def open_link(url: str | LinkUrl, baud: int = 9600) -> Link:
+    """Open a link; the URL's own ``baud=`` wins over ``baud``."""
+    lu = parse_link_url(url) if isinstance(url, str) else url
+    if lu.kind == "sim":
+        from tuyameter.emulator.simlink import open_sim_link
+
+        return open_sim_link(lu)
+    return await open_serial(lu.target, lu.baud or baud)
