@@ -1,0 +1,100 @@
+"""DP records → typed, signed readings through the pj1103a profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuyameter.meter import MeterOptions, MeterState
+from tuyameter.profiles import find_profile
+from tuyameter.tuyamcu.constants import DPType
+from tuyameter.tuyamcu.dp import DPRecord
+
+PROFILE = find_profile("pj1103a")
+
+
+def v(dp: int, value: int) -> DPRecord:
+    return DPRecord.make(dp, DPType.ENUM if dp in (102, 104) else DPType.VALUE, value)
+
+
+def cycle(ch: str, direction: int | None, power: int, current: int) -> list[DPRecord]:
+    d, p, i = (102, 101, 113) if ch == "a" else (104, 105, 114)
+    recs = [v(d, direction)] if direction is not None else []
+    return [*recs, v(112, 2300), v(i, current), v(p, power)]
+
+
+def test_signed_power_and_total() -> None:
+    st = MeterState(PROFILE)
+    changed = st.apply(cycle("a", 0, 1500, 700) + cycle("b", 1, 20000, 9000) + [v(115, 21500)])
+    assert st.values["power_a"] == 150.0 and st.values["power_b"] == -2000.0
+    assert st.values["power_total"] == -1850.0
+    assert st.values["power_total_mcu"] == 2150.0  # the MCU's unreliable total stays a raw diagnostic
+    assert st.values["direction_b"] == "reverse" and st.values["current_b"] == 9.0 and st.values["voltage"] == 230.0
+    assert {"power_a", "power_b", "power_total"} <= changed
+    st.apply(cycle("b", 0, 100, 50))
+    assert st.values["power_b"] == 10.0 and st.values["power_total"] == 160.0
+
+
+def test_zero_power_is_not_negative_zero() -> None:
+    st = MeterState(PROFILE)
+    st.apply(cycle("a", 0, 0, 0) + cycle("b", 1, 0, 0))
+    assert str(st.values["power_b"]) == "0.0" and str(st.values["power_total"]) == "0.0"
+
+
+def test_late_direction_holds_values_until_the_next_direction() -> None:
+    st = MeterState(PROFILE, MeterOptions(late_direction=frozenset({"b"})))
+    # cycle 1: the direction DP that arrives is the previous cycle's (none yet); values: export 2000 W
+    st.apply(cycle("b", None, 20000, 9000))
+    assert "power_b" not in st.values  # held
+    # cycle 2: its direction DP (reverse) belongs to cycle 1's values
+    st.apply([v(104, 1)])
+    assert st.values["power_b"] == -2000.0 and st.values["direction_b"] == "reverse"
+    st.apply(cycle("b", None, 100, 50)[0:])  # values of cycle 2 (stand-by import) are held
+    assert st.values["power_b"] == -2000.0
+    st.apply([v(104, 0)])
+    assert st.values["power_b"] == 10.0
+    # channel A is not delayed
+    st.apply(cycle("a", 0, 1000, 500))
+    assert st.values["power_a"] == 100.0
+
+
+def test_late_direction_missing_direction_releases_with_last_one() -> None:
+    st = MeterState(PROFILE, MeterOptions(late_direction=frozenset({"b"})))
+    st.apply([v(104, 0)] + cycle("b", None, 500, 200))
+    st.apply(cycle("b", None, 0, 0))  # next cycle without direction (no current)
+    assert st.values["power_b"] == 50.0 and st.stats.late_direction_missing == 1
+    st.flush_held()
+    assert st.values["power_b"] == 0.0
+
+
+def test_lone_zero_suppression() -> None:
+    st = MeterState(PROFILE, MeterOptions(suppress_lone_zeros=True))
+    st.apply(cycle("a", 0, 1500, 700))
+    st.apply(cycle("a", None, 0, 0))  # a lone zero…
+    assert st.values["power_a"] == 150.0
+    st.apply(cycle("a", 0, 1490, 690))  # …followed by a real reading: dropped
+    assert st.values["power_a"] == 149.0 and st.stats.lone_zeros_suppressed == 2
+    st.apply(cycle("a", None, 0, 0))
+    st.apply(cycle("a", None, 0, 0))  # a second zero confirms the load is really off
+    assert st.values["power_a"] == 0.0
+
+
+def test_lone_zeros_pass_when_not_suppressed() -> None:
+    st = MeterState(PROFILE)
+    st.apply(cycle("a", 0, 1500, 700) + cycle("a", None, 0, 0))
+    assert st.values["power_a"] == 0.0
+
+
+def test_unknown_dp_and_type_mismatch() -> None:
+    st = MeterState(PROFILE)
+    st.apply([DPRecord.make(150, DPType.VALUE, 7), DPRecord.make(101, DPType.BOOL, True)])
+    assert st.values["dp150"] == 7 and "power_a" not in st.values
+    assert st.stats.unknown_dps == 1 and st.stats.type_mismatches == 1
+
+
+def test_private_values_are_kept_out_of_the_snapshot() -> None:
+    st = MeterState(PROFILE)
+    st.apply([v(116, 996), v(129, 10), v(112, 2319), v(111, 4997), v(131, 1665)])
+    snap = st.snapshot()
+    assert snap == {"voltage": 231.9, "frequency": 49.97, "energy_reverse_total": 16.65}
+    full = st.snapshot(include_private=True)
+    assert full["calibration_voltage"] == pytest.approx(0.996) and full["report_rate"] == 10
