@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from harness import make_loop, traffic
 
+from harness import make_loop, traffic
 from tuyameter.emulator.quirks import Quirks, parse_quirks
 from tuyameter.profiles import find_profile
 from tuyameter.profiles.match import match_profile

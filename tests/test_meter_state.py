@@ -59,7 +59,7 @@ def test_late_direction_holds_values_until_the_next_direction() -> None:
 
 def test_late_direction_missing_direction_releases_with_last_one() -> None:
     st = MeterState(PROFILE, MeterOptions(late_direction=frozenset({"b"})))
-    st.apply([v(104, 0)] + cycle("b", None, 500, 200))
+    st.apply([v(104, 0), *cycle("b", None, 500, 200)])
     st.apply(cycle("b", None, 0, 0))  # next cycle without direction (no current)
     assert st.values["power_b"] == 50.0 and st.stats.late_direction_missing == 1
     st.flush_held()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from harness import FIXED_TIME, make_loop, traffic
+import itertools
 
+from harness import FIXED_TIME, make_loop, traffic
 from tuyameter.tuyamcu import events as ev
 from tuyameter.tuyamcu.constants import Command, DPType
 from tuyameter.tuyamcu.dp import DPRecord
@@ -16,7 +17,13 @@ def test_handshake_order_and_link_up() -> None:
     loop.run_until(lambda: loop.session.link_up, timeout=5)
     cmds = [f.command for f in traffic(loop, Direction.TO_MCU)]
     hs = [c for c in cmds if c != Command.LOCAL_TIME]
-    assert hs[:5] == [Command.HEARTBEAT, Command.PRODUCT_INFO, Command.WORKING_MODE, Command.WIFI_STATE, Command.QUERY_STATE]
+    assert hs[:5] == [
+        Command.HEARTBEAT,
+        Command.PRODUCT_INFO,
+        Command.WORKING_MODE,
+        Command.WIFI_STATE,
+        Command.QUERY_STATE,
+    ]
     wifi = next(f for f in traffic(loop, Direction.TO_MCU) if f.command == Command.WIFI_STATE)
     assert wifi.payload == b"\x04" and wifi.version == 0
     up = loop.of(ev.LinkUp)
@@ -115,7 +122,7 @@ def test_one_outstanding_request_and_spacing() -> None:
     loop.run_until(lambda: len(loop.of(ev.WriteResult)) == 2, timeout=2)
     assert all(r.ok for r in loop.of(ev.WriteResult))  # type: ignore[attr-defined]
     out_times = [e.time for e in loop.events if isinstance(e, ev.Traffic) and e.direction is Direction.TO_MCU]
-    gaps = [b - a for a, b in zip(out_times, out_times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(out_times)]
     assert min(gaps) >= s.config.spacing - 1e-9
 
 

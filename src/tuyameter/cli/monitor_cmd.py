@@ -45,7 +45,10 @@ class _Printer:
             emit_json({"time": ts} | frame_json(frame_, direction, msg, self.profile))
         else:
             arrow = "→" if direction is m.Direction.TO_MCU else "←"
-            print(f"{ts} {arrow} {frame_.encode().hex(' ').upper()}\n             {describe(msg, self.profile)}", flush=True)
+            print(
+                f"{ts} {arrow} {frame_.encode().hex(' ').upper()}\n             {describe(msg, self.profile)}",
+                flush=True,
+            )
 
     def note(self, text: str, **extra: object) -> None:
         ts = dt.datetime.now().strftime("%H:%M:%S.%f")[:-3]
@@ -57,7 +60,7 @@ class _Printer:
 
 async def _active(link: Link, pr: _Printer) -> None:
     loop = asyncio.get_running_loop()
-    session = Session(trace=True, local_time=lambda: dt.datetime.now())
+    session = Session(trace=True, local_time=dt.datetime.now)
     read_task: asyncio.Future[bytes] | None = None
     try:
         while True:
@@ -71,7 +74,10 @@ async def _active(link: Link, pr: _Printer) -> None:
                 elif isinstance(e, ev.SkippedBytes):
                     pr.note("skipped bytes", data=e.garbage.data.hex(" "), reason=e.garbage.reason)
                 elif isinstance(e, ev.LinkUp | ev.LinkDown | ev.McuRestarted):
-                    pr.note(type(e).__name__, **{k: v for k, v in e.__dict__.items() if k != "time" and isinstance(v, str | int)})
+                    pr.note(
+                        type(e).__name__,
+                        **{k: v for k, v in e.__dict__.items() if k != "time" and isinstance(v, str | int)},
+                    )
             if read_task is None:
                 read_task = asyncio.ensure_future(link.read())
             done, _ = await asyncio.wait({read_task}, timeout=max(0.0, session.next_deadline(now) - now))

@@ -41,10 +41,19 @@ def cmd_show(args: argparse.Namespace) -> int:
                 "name": prof.name,
                 "description": prof.description,
                 "dps": [
-                    {"dp": d.dp, "name": d.name, "type": d.type.name.lower(), "scale": d.scale, "unit": d.unit,
-                     "access": d.access, "range": d.range, "label": d.label, "private": d.private}
+                    {
+                        "dp": d.dp,
+                        "name": d.name,
+                        "type": d.type.name.lower(),
+                        "scale": d.scale,
+                        "unit": d.unit,
+                        "access": d.access,
+                        "range": d.range,
+                        "label": d.label,
+                        "private": d.private,
+                    }
                     for d in prof.dps
-                ],  # fmt: skip
+                ],
             }
         )
         return 0
@@ -52,7 +61,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for d in sorted(prof.dps, key=lambda d: d.dp):
         rng = f" range {d.range[0]}..{d.range[1]}" if d.range else ""
         flags = " private" if d.private else ""
-        print(f"  dp{d.dp:<4} {d.name:<30} {d.type.name.lower():<6} ×{d.scale:g} {d.unit or '':<4} {d.access}{rng}{flags}")
+        print(
+            f"  dp{d.dp:<4} {d.name:<30} {d.type.name.lower():<6} ×{d.scale:g} {d.unit or '':<4} {d.access}{rng}{flags}"
+        )
     for c in prof.computed:
         print(f"  {'':6} {c.name:<30} = {' + '.join(c.sum)}")
     return 0

@@ -17,7 +17,9 @@ from tuyameter.util.yamlfile import YamlFileError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="run the gateway", description="Run the gateway for one meter (URL) or a config file.")
+    p = sub.add_parser(
+        "run", help="run the gateway", description="Run the gateway for one meter (URL) or a config file."
+    )
     p.add_argument("url", nargs="?", help="device path, socket://HOST:PORT, rfc2217://…, or sim://pj1103a; ?baud=N")
     p.add_argument("-c", "--config", help="gateway configuration file (YAML)")
     p.add_argument("--profile", default="pj1103a", help="profile name or .yaml file (default pj1103a)")

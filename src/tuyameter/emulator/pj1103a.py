@@ -19,7 +19,7 @@ from tuyameter.emulator.quirks import Quirks
 from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.constants import Command, DPType, WifiState
 from tuyameter.tuyamcu.decoder import FrameDecoder
-from tuyameter.tuyamcu.dp import DPRecord, DPValue, encode_records
+from tuyameter.tuyamcu.dp import DPRecord, encode_records
 from tuyameter.tuyamcu.frame import Frame
 
 PRODUCT_ID = "z95s7p3z54xbsjnl"
@@ -30,7 +30,12 @@ RESETS = {120: (116, 117, 118, 119, 127), 126: (122, 123, 124, 125, 128)}
 #: Below this current a channel reports nothing flowing (no direction DP).
 NO_LOAD_A = 0.010
 BOOT_DELAY = 0.5
-_ENERGY_CAL = {("a", "fwd"): 119, ("a", "rev"): 127, ("b", "fwd"): 125, ("b", "rev"): 128}  # real seconds an MCU stays silent while restarting
+_ENERGY_CAL = {
+    ("a", "fwd"): 119,
+    ("a", "rev"): 127,
+    ("b", "fwd"): 125,
+    ("b", "rev"): 128,
+}  # real seconds an MCU stays silent while restarting
 
 
 @dataclass
@@ -84,6 +89,11 @@ class Pj1103aEmulator:
         self.power_cycles = 0
         self.last_truth: list[DPRecord] = []
         self._prev_direction: dict[str, int | None] = {"a": None, "b": None}
+        self.running = True
+        self._booting_until: float | None = None
+        self.wifi_state: int | None = None
+        self._first_heartbeat = True
+        self._next_report = -math.inf
         self._boot(None)
 
     # -- clock -------------------------------------------------------------
@@ -151,7 +161,7 @@ class Pj1103aEmulator:
         self.boots += 1
         self.running = now is None
         self._booting_until = None if now is None else now + BOOT_DELAY
-        self.wifi_state: int | None = None
+        self.wifi_state = None
         self._first_heartbeat = True
         self._next_report = -math.inf
         self.decoder = FrameDecoder()
@@ -207,7 +217,7 @@ class Pj1103aEmulator:
             return 0.0, 0.0, 1.0, 0
         return p * self.coeff[kp] / 1000, current * self.coeff[ki] / 1000, s.pf, int(s.power < 0)
 
-    def _measurements(self) -> dict[int, DPValue]:
+    def _measurements(self) -> dict[int, int]:
         v = round(self.voltage * self.coeff[116] / 1000 * 10)
         f = round(self.frequency * self.coeff[122] / 1000 * 100)
         pa, ia, pfa, da = self._channel("a")

@@ -24,7 +24,16 @@ from tuyameter.gateway.runner import MeterConfig
 from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_METER_KEYS = {"id", "url", "profile", "baud", "late_direction", "suppress_lone_zeros", "wifi_state", "heartbeat_interval"}
+_METER_KEYS = {
+    "id",
+    "url",
+    "profile",
+    "baud",
+    "late_direction",
+    "suppress_lone_zeros",
+    "wifi_state",
+    "heartbeat_interval",
+}
 
 
 @dataclass

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tuyameter.gateway.types import MeterStatus, MeterUpdate, Output
 from tuyameter.meter import MeterOptions, MeterState
@@ -61,11 +62,9 @@ class MeterRunner:
         wifi = cfg.wifi_state if cfg.wifi_state is not None else profile.wifi_state
         self.session = Session(
             SessionConfig(wifi_state=wifi, heartbeat_interval=cfg.heartbeat_interval),
-            local_time=lambda: dt.datetime.now(),
+            local_time=dt.datetime.now,
         )
-        self.meter = MeterState(
-            profile, MeterOptions(frozenset(cfg.late_direction), cfg.suppress_lone_zeros)
-        )
+        self.meter = MeterState(profile, MeterOptions(frozenset(cfg.late_direction), cfg.suppress_lone_zeros))
         self.online = False
         self.link: Link | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -139,7 +138,7 @@ class MeterRunner:
         assert self._loop is not None
         loop = self._loop
         read_task: asyncio.Future[bytes] | None = None
-        wake_task: asyncio.Future[bool] | None = None
+        wake_task: asyncio.Future[Any] | None = None
         try:
             while True:
                 now = loop.time()
@@ -160,8 +159,9 @@ class MeterRunner:
                 if wake_task is None:
                     self._wake.clear()
                     wake_task = asyncio.ensure_future(self._wake.wait())
+                waiting: set[asyncio.Future[Any]] = {read_task, wake_task}
                 done, _ = await asyncio.wait(
-                    {read_task, wake_task}, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED
+                    waiting, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED
                 )
                 if read_task in done:
                     data = read_task.result()  # raises LinkError

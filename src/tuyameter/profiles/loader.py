@@ -92,9 +92,9 @@ def _parse_dp(c: _Ctx, m: LineDict, index: int) -> DPSpec:
     if access not in ("ro", "rw", "wo"):
         raise c.fail(m, "access", f"{what}: access must be ro, rw or wo")
     rng = c.get(m, "range", list, what)
-    if rng is not None:
-        if len(rng) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in rng) or rng[0] > rng[1]:
-            raise c.fail(m, "range", f"{what}: range must be [min, max] in raw integers, min <= max")
+    ints = rng is not None and len(rng) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in rng)
+    if rng is not None and (not ints or rng[0] > rng[1]):
+        raise c.fail(m, "range", f"{what}: range must be [min, max] in raw integers, min <= max")
     options_raw = c.get(m, "options", LineDict, what, None)
     options: dict[int, str] = {}
     if options_raw is not None:
@@ -162,7 +162,11 @@ def parse_profile(data: Any, source: str) -> Profile:
         if spec.signed_by is not None:
             d = names.get(spec.signed_by)
             if d is None or d.reverse_option is None:
-                raise c.fail(item, "signed_by", f"{spec.name}: signed_by {spec.signed_by!r} must name a direction DP with reverse_option")
+                raise c.fail(
+                    item,
+                    "signed_by",
+                    f"{spec.name}: signed_by {spec.signed_by!r} must name a direction DP with reverse_option",
+                )
         for r in spec.resets:
             if r not in names:
                 raise c.fail(item, "resets", f"{spec.name}: resets names unknown DP {r!r}")

@@ -49,7 +49,9 @@ def match_profile(profile: Profile, seen: dict[int, DPType], product_id: str | N
     return res
 
 
-def rank_profiles(profiles: list[Profile], seen: dict[int, DPType], product_id: str | None = None) -> list[ProfileMatch]:
+def rank_profiles(
+    profiles: list[Profile], seen: dict[int, DPType], product_id: str | None = None
+) -> list[ProfileMatch]:
     """Best first: fitting profiles before others, then by score."""
     matches = [match_profile(p, seen, product_id) for p in profiles]
     return sorted(matches, key=lambda m: (not m.fits, -m.score, m.profile))

@@ -46,7 +46,11 @@ def frame_json(frame: Frame, direction: m.Direction, msg: m.Message, profile: Pr
         dps = []
         for r in records:
             v = r.value
-            item: dict[str, Any] = {"dp": r.dp, "type": r.type.name.lower(), "value": v.hex() if isinstance(v, bytes) else v}
+            item: dict[str, Any] = {
+                "dp": r.dp,
+                "type": r.type.name.lower(),
+                "value": v.hex() if isinstance(v, bytes) else v,
+            }
             spec = specs.get(r.dp)
             if spec is not None and spec.type == r.type:
                 item["name"] = spec.name

@@ -93,17 +93,17 @@ async def _attempt(
             session.tick(now)
             while data := session.data_to_send(now):
                 await link.write(data)
-            for e in session.events():
-                if isinstance(e, ev.LinkUp) and linked_at is None:
+            for evt in session.events():
+                if isinstance(evt, ev.LinkUp) and linked_at is None:
                     linked_at = now
                     att.answered = True
                     t_end = now + listen
-                    res.protocol_version = e.protocol_version
-                    res.product_info, res.product_id = e.product_info, e.product_id
-                    res.working_mode = "self-processing" if not e.working_mode else e.working_mode.hex(" ")
-                    progress(f"{baud} baud: MCU answered (protocol v{e.protocol_version}); collecting DPs…")
-                elif isinstance(e, ev.DPUpdate):
-                    for r in e.records:
+                    res.protocol_version = evt.protocol_version
+                    res.product_info, res.product_id = evt.product_info, evt.product_id
+                    res.working_mode = "self-processing" if not evt.working_mode else evt.working_mode.hex(" ")
+                    progress(f"{baud} baud: MCU answered (protocol v{evt.protocol_version}); collecting DPs…")
+                elif isinstance(evt, ev.DPUpdate):
+                    for r in evt.records:
                         res.dps[r.dp] = DPSeen(r.dp, r.type, r.value)
             if read_task is None:
                 read_task = asyncio.ensure_future(link.read())

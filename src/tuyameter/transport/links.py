@@ -69,8 +69,7 @@ def parse_link_url(url: str) -> LinkUrl:
             raise LinkError(f"{url}: name the emulator, e.g. sim://pj1103a")
         return LinkUrl("sim", name, baud, params)
     if parts.scheme in ("", "file") or (len(parts.scheme) == 1 and url[1:2] == ":"):
-        target = parts.path if parts.scheme != "file" else parts.path
-        return LinkUrl("serial", target, baud)
+        return LinkUrl("serial", parts.path, baud)
     target = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
     return LinkUrl("serial", target, baud)
 
@@ -90,10 +89,10 @@ class SerialLink:
     def _reader(self) -> None:
         try:
             while not self._stop.is_set():
-                data = self._port.read(max(1, self._port.in_waiting))
+                data = self._port.read(max(1, getattr(self._port, "in_waiting", 0)))
                 if data:
                     self._loop.call_soon_threadsafe(self._queue.put_nowait, data)
-        except Exception as e:  # noqa: BLE001 - any failure ends the link
+        except Exception as e:
             if not self._stop.is_set():
                 with contextlib.suppress(RuntimeError):
                     self._loop.call_soon_threadsafe(self._queue.put_nowait, e)

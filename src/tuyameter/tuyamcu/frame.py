@@ -9,7 +9,7 @@ from tuyameter.tuyamcu.constants import HEADER, command_name
 MAX_PAYLOAD = 0xFFFF
 
 
-def checksum(data: bytes) -> int:
+def checksum(data: bytes | bytearray) -> int:
     """Sum of all bytes modulo 256."""
     return sum(data) & 0xFF
 

@@ -1,0 +1,79 @@
+"""Helpers for end-to-end tests that run the real ``tuyameter`` programs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+TUYAMETER = [sys.executable, "-m", "tuyameter"]
+
+
+class Proc:
+    """A running tuyameter command whose output lines are collected in the background."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = [*TUYAMETER, *args]
+        self.p = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.p.stdout, self.out), daemon=True),
+            threading.Thread(target=self._pump, args=(self.p.stderr, self.err), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _pump(stream: Any, sink: list[str]) -> None:
+        for line in stream:
+            sink.append(line.rstrip("\n"))
+
+    def wait_line(self, pred: Callable[[str], bool] = lambda s: True, timeout: float = 10.0, start: int = 0) -> str:
+        end = time.monotonic() + timeout
+        i = start
+        while time.monotonic() < end:
+            while i < len(self.out):
+                if pred(self.out[i]):
+                    return self.out[i]
+                i += 1
+            if self.p.poll() is not None and i >= len(self.out):
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"{self.args}: no matching line in {timeout}s; out={self.out[-5:]} err={self.err[-10:]}")
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        out = []
+        for line in list(self.out):
+            if line.startswith("{"):
+                out.append(json.loads(line))
+        return out
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, sig)
+        try:
+            return self.p.wait(10)
+        finally:
+            for t in self._threads:
+                t.join(2)
+
+
+def start_sim(*args: str) -> tuple[Proc, str]:
+    proc = Proc("sim", "pj1103a", *args)
+    endpoint = proc.wait_line(timeout=15)
+    return proc, endpoint
+
+
+def run_cli(*args: str, timeout: float = 60.0, input_: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TUYAMETER, *args], capture_output=True, text=True, timeout=timeout, input=input_, check=False
+    )

@@ -1,0 +1,63 @@
+"""The gateway configuration file: valid input, and clear file:line errors for the rest."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tuyameter.gateway.config import load_config, parse_config
+from tuyameter.util.yamlfile import YamlFileError, load_yaml_text
+
+GOOD = """
+profile_dirs: [~/profiles]
+meters:
+  - id: house
+    url: /dev/ttyUSB0
+    late_direction: [b]
+    suppress_lone_zeros: true
+  - id: garage
+    url: socket://127.0.0.1:7000
+    profile: pj1103a_qqb5tzcb1qarf0s3
+    baud: 115200
+    wifi_state: 3
+"""
+
+
+def test_good_config(tmp_path: Path) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text(GOOD)
+    cfg = load_config(f)
+    assert [m.id for m in cfg.meters] == ["house", "garage"]
+    assert cfg.meters[0].late_direction == ["b"] and cfg.meters[0].suppress_lone_zeros
+    assert cfg.meters[1].baud == 115200 and cfg.meters[1].wifi_state == 3 and cfg.profile_dirs == ["~/profiles"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "msg"),
+    [
+        ("meters:\n  - id: a\n    url: x\n    baud: fast\n", 4, "baud"),
+        ("meters:\n  - id: a\n    url: x\n  - id: a\n    url: y\n", 4, "used twice"),
+        ("meters:\n  - id: a\n    urll: x\n", 3, "unknown key 'urll'"),
+        ("meters:\n  - id: a\n", 2, "missing 'url'"),
+        ("meters: []\n", 1, "non-empty"),
+        ("meter:\n  - id: a\n", 1, "unknown key 'meter'"),
+        ("meters:\n  - id: 'a b'\n    url: x\n", 2, "may only use"),
+        ("meters:\n  - id: a\n    url: x\n    wifi_state: 9\n", 4, "0..5"),
+    ],
+)
+def test_config_errors(tmp_path: Path, text: str, line: int, msg: str) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text(text)
+    with pytest.raises(YamlFileError) as ei:
+        load_config(f)
+    assert str(ei.value).startswith(f"{f}:{line}:") and msg in str(ei.value), str(ei.value)
+
+
+@given(st.text(max_size=200))
+def test_garbage_config_never_crashes(text: str) -> None:
+    with contextlib.suppress(YamlFileError):
+        parse_config(load_yaml_text(text, "c.yaml"), "c.yaml")
