@@ -96,7 +96,7 @@ def test_refused_write_reports_the_kept_value() -> None:
 
 
 def test_unanswered_write_is_retried_a_bounded_number_of_times() -> None:
-    cfg = SessionConfig(write_timeout=0.3, write_retries=3)
+    cfg = SessionConfig(write_timeout=0.3, write_retries=3)  # a tight timeout for the test
     loop = make_loop(config=cfg, trace=True)
     loop.run_until(lambda: loop.session.link_up, timeout=5)
     start = len(traffic(loop, Direction.TO_MCU))

@@ -50,7 +50,9 @@ class SessionConfig:
     request_timeout: float = 1.0
     request_retries: int = 2
     wifi_refresh: float = 60.0
-    write_timeout: float = 0.3
+    #: The MCU answers a DP set within ~300 ms, but at 9600 baud its answer can queue
+    #: behind a report burst (~0.3 s on the wire), so allow for both.
+    write_timeout: float = 0.8
     write_retries: int = 3
     spacing: float = 0.010
     rssi: int = -50
@@ -270,6 +272,10 @@ class Session:
                 self._current = None
                 if self._missed >= self.config.missed_heartbeats_down:
                     self._go_down(now, f"{self._missed} heartbeats unanswered")
+            elif req.kind == "write" and all(w.dp in req.echoed for w in req.records):
+                # The MCU answered, with values other than those written: it refused them.
+                self._current = None
+                self._fail_write(req, now, "the MCU kept its value (write refused)")
             elif req.retries < 0 or req.attempts <= req.retries:
                 req.deadline = 0.0  # send again
             elif req.kind == "write":
@@ -382,13 +388,13 @@ class Session:
             for r in msg.records:
                 if any(w.dp == r.dp for w in cur.records):
                     cur.echoed[r.dp] = r.value
-            if all(w.dp in cur.echoed for w in cur.records):
-                ok = all(cur.echoed[w.dp] == w.value for w in cur.records)
-                err = None if ok else "MCU echoed a different value (write refused?)"
-                if ok:
-                    self.stats.writes_ok += 1
-                else:
-                    self.stats.writes_failed += 1
+            # Only the written values confirm a write: a report with the old value may
+            # have been on the wire already (a query answer, a report burst).
+            if all(cur.echoed.get(w.dp, _NOTHING) == w.value for w in cur.records):
+                self.stats.writes_ok += 1
                 assert cur.write_id is not None
-                self._emit(WriteResult(now, cur.write_id, cur.records, ok, cur.attempts, dict(cur.echoed), err))
+                self._emit(WriteResult(now, cur.write_id, cur.records, True, cur.attempts, dict(cur.echoed)))
                 self._finish_current(now)
+
+
+_NOTHING = object()

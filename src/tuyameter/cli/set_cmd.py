@@ -1,0 +1,81 @@
+"""``tuyameter set URL NAME VALUE`` — write one setting (calibration, report rate, reset)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_async
+from tuyameter.gateway.runner import MeterConfig, MeterRunner, WriteRefused
+from tuyameter.profiles.model import Value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "set",
+        help="write a setting to a meter (validated against the profile)",
+        description="Connect, write one writable DP by its profile name and report what the MCU answered. "
+        "Values are in the profile's units (calibration_voltage 1.004, report_rate 5); buttons take 'press'.",
+    )
+    p.add_argument("url")
+    p.add_argument("name", help="e.g. report_rate, calibration_voltage, reset_coefficients_a")
+    p.add_argument("value")
+    p.add_argument("--profile", default="pj1103a")
+    p.add_argument("--profile-dir", action="append", default=[])
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the link and the answer")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_set)
+
+
+def parse_value(text: str) -> Value:
+    low = text.strip().lower()
+    if low in ("press", "true", "on", "yes"):
+        return True
+    if low in ("false", "off", "no"):
+        return False
+    try:
+        return int(low)
+    except ValueError:
+        pass
+    try:
+        return float(low)
+    except ValueError:
+        return text
+
+
+async def _set(args: argparse.Namespace) -> int:
+    profile = load_profile_arg(args.profile, args.profile_dir)
+    spec = profile.by_name().get(args.name)
+    value = parse_value(args.value)
+    if spec is None:
+        writable = ", ".join(d.name for d in profile.dps if d.writable)
+        raise CliError(f"{profile.name} has no DP named {args.name!r}; writable: {writable}")
+    try:
+        if not spec.writable:
+            raise WriteRefused(f"{args.name} is read-only")
+        spec.to_raw(value)  # refuse before touching the device
+    except (WriteRefused, ValueError) as e:
+        raise CliError(f"refused: {e}") from None
+    runner = MeterRunner(MeterConfig(id="set", url=args.url, profile=args.profile), profile, [])
+    task = asyncio.ensure_future(runner.run())
+    try:
+        try:
+            await asyncio.wait_for(runner.link_ready.wait(), args.timeout)
+        except TimeoutError:
+            raise CliError(f"no TuyaMCU answered on {args.url} (try: tuyameter probe {args.url})") from None
+        res = await runner.write(args.name, value, timeout=args.timeout)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    echoed = {profile.by_dp()[dp].name: profile.by_dp()[dp].to_value(v) for dp, v in res.echoed.items()}
+    if args.json:
+        emit_json({"name": args.name, "value": value, "ok": res.ok, "echoed": echoed, "error": res.error})
+    elif res.ok:
+        print(f"{args.name} = {echoed.get(args.name, value)} (confirmed by the MCU)")
+    else:
+        print(f"{args.name}: not applied — {res.error}; the MCU reports {echoed or 'nothing'}")
+    return 0 if res.ok else 1
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    return run_async(_set(args))
