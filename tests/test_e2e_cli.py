@@ -166,3 +166,23 @@ def test_run_with_bad_config_says_where(tmp_path: Path) -> None:
     f.write_text("meters:\n  - id: a\n    url: sim://pj1103a\n    baud: x\n")
     r = run_cli("run", "-c", str(f))
     assert r.returncode == 2 and f"{f}:4:" in r.stderr
+
+
+def test_set_writes_and_refuses_out_of_range() -> None:
+    sim, path = start_sim("--pty", "--quiet")
+    try:
+        r = run_cli("set", path, "report_rate", "5", "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == {
+            "name": "report_rate",
+            "value": 5,
+            "ok": True,
+            "echoed": {"report_rate": 5},
+            "error": None,
+        }
+        r = run_cli("set", path, "report_rate", "99")
+        assert r.returncode == 2 and "outside 3..60" in r.stderr
+        r = run_cli("set", path, "voltage", "230")
+        assert r.returncode == 2 and "read-only" in r.stderr
+    finally:
+        sim.stop()
