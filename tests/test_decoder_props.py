@@ -105,3 +105,24 @@ def test_oversize_length_is_rejected_quickly() -> None:
     dec = FrameDecoder(max_payload=64)
     out = dec.feed(bytes.fromhex("55aa0307ff00") + good.encode(), 0.0)
     assert good in out and dec.stats.oversize == 1
+
+
+@given(st.lists(st.one_of(st.binary(max_size=64), frames.map(Frame.encode)), max_size=30))
+def test_session_and_emulator_survive_any_input(chunks: list[bytes]) -> None:
+    from tuyameter.emulator.pj1103a import Pj1103aEmulator
+    from tuyameter.tuyamcu.session import Session
+
+    session, emu = Session(), Pj1103aEmulator()
+    t = 0.0
+    for c in chunks:
+        session.receive_data(c, t)
+        emu.receive_data(c, t)
+        session.tick(t)
+        while session.data_to_send(t):
+            t += 0.02
+        session.events()
+        emu.data_to_send()
+        t += 0.1
+    session.tick(t + 10.0)  # after a silence nothing stays stuck in the decoder
+    assert session.decoder.pending() == 0
+    assert session.stats.frames_in == session.decoder.stats.frames

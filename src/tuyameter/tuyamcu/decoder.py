@@ -51,9 +51,7 @@ class FrameDecoder:
 
     def feed(self, data: bytes, now: float) -> list[Frame | Garbage]:
         """Add received bytes; return completed frames and skipped garbage in order."""
-        out: list[Frame | Garbage] = []
-        if self._buf and self._last_rx is not None and now - self._last_rx > self.idle_timeout:
-            self._expire(out)
+        out = self.tick(now)
         if data:
             self._buf += data
             self._last_rx = now
@@ -62,10 +60,9 @@ class FrameDecoder:
 
     def tick(self, now: float) -> list[Frame | Garbage]:
         """Abandon a partial frame that has been quiet too long (call periodically)."""
-        out: list[Frame | Garbage] = []
         if self._buf and self._last_rx is not None and now - self._last_rx > self.idle_timeout:
-            self._expire(out)
-        return out
+            return self.flush()  # every byte held is that old: recover what frames it holds
+        return []
 
     def flush(self) -> list[Frame | Garbage]:
         """Give up everything pending (end of stream), recovering any frame inside it."""
