@@ -10,6 +10,7 @@ from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_asyn
 from tuyameter.profiles.model import Profile
 from tuyameter.tools.describe import describe, frame_json
 from tuyameter.transport.links import Link, LinkError, open_link
+from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
 from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage
@@ -59,35 +60,19 @@ class _Printer:
 
 
 async def _active(link: Link, pr: _Printer) -> None:
-    loop = asyncio.get_running_loop()
     session = Session(trace=True, local_time=dt.datetime.now)
-    read_task: asyncio.Future[bytes] | None = None
-    try:
-        while True:
-            now = loop.time()
-            session.tick(now)
-            while data := session.data_to_send(now):
-                await link.write(data)
-            for e in session.events():
-                if isinstance(e, ev.Traffic):
-                    pr.frame(e.direction, e.frame, e.message)
-                elif isinstance(e, ev.SkippedBytes):
-                    pr.note("skipped bytes", data=e.garbage.data.hex(" "), reason=e.garbage.reason)
-                elif isinstance(e, ev.LinkUp | ev.LinkDown | ev.McuRestarted):
-                    pr.note(
-                        type(e).__name__,
-                        **{k: v for k, v in e.__dict__.items() if k != "time" and isinstance(v, str | int)},
-                    )
-            if read_task is None:
-                read_task = asyncio.ensure_future(link.read())
-            done, _ = await asyncio.wait({read_task}, timeout=max(0.0, session.next_deadline(now) - now))
-            if read_task in done:
-                data = read_task.result()
-                read_task = None
-                session.receive_data(data, loop.time())
-    finally:
-        if read_task is not None:
-            read_task.cancel()
+
+    async def show(events: list[ev.Event], now: float) -> None:
+        for e in events:
+            if isinstance(e, ev.Traffic):
+                pr.frame(e.direction, e.frame, e.message)
+            elif isinstance(e, ev.SkippedBytes):
+                pr.note("skipped bytes", data=e.garbage.data.hex(" "), reason=e.garbage.reason)
+            elif isinstance(e, ev.LinkUp | ev.LinkDown | ev.McuRestarted):
+                fields = {k: v for k, v in e.__dict__.items() if k != "time" and isinstance(v, str | int)}
+                pr.note(type(e).__name__, **fields)
+
+    await SessionPump(link, session).run(show)
 
 
 async def _passive(link: Link, pr: _Printer) -> None:

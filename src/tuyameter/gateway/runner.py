@@ -11,12 +11,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from tuyameter.gateway.types import MeterStatus, MeterUpdate, Output
 from tuyameter.meter import MeterOptions, MeterState
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.transport.links import Link, LinkError, open_link
+from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
 from tuyameter.tuyamcu.dp import DPRecord
 from tuyameter.tuyamcu.session import Session, SessionConfig
@@ -68,7 +68,7 @@ class MeterRunner:
         self.online = False
         self.link: Link | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake = asyncio.Event()
+        self._pump: SessionPump | None = None
         self._changed: set[str] = set()
         self._burst_start: float | None = None
         self._last_dp: float = 0.0
@@ -98,7 +98,7 @@ class MeterRunner:
                 await self._drive(self.link)
             except LinkError as e:
                 self.session.connection_lost(self._loop.time(), str(e))
-                await self._handle_events()
+                await self._handle_events(self.session.events())
                 if self.online:
                     self.online = False
                     self.link_ready.clear()
@@ -124,7 +124,8 @@ class MeterRunner:
         wid = self.session.write([rec], loop.time())
         fut: asyncio.Future[ev.WriteResult] = loop.create_future()
         self._writes[wid] = fut
-        self._wake.set()
+        if self._pump is not None:
+            self._pump.wake()
         return await asyncio.wait_for(fut, timeout)
 
     # -- internals ---------------------------------------------------------
@@ -135,48 +136,21 @@ class MeterRunner:
             await out.status(st)
 
     async def _drive(self, link: Link) -> None:
-        assert self._loop is not None
-        loop = self._loop
-        read_task: asyncio.Future[bytes] | None = None
-        wake_task: asyncio.Future[Any] | None = None
-        try:
-            while True:
-                now = loop.time()
-                self.session.tick(now)
-                while data := self.session.data_to_send(now):
-                    await link.write(data)
-                    now = loop.time()
-                await self._handle_events()
-                now = loop.time()
-                deadline = self.session.next_deadline(now)
-                if self._burst_start is not None:
-                    deadline = min(deadline, self._last_dp + SETTLE, self._burst_start + MAX_HOLD)
-                    if now >= min(self._last_dp + SETTLE, self._burst_start + MAX_HOLD):
-                        await self._flush()
-                        continue
-                if read_task is None:
-                    read_task = asyncio.ensure_future(link.read())
-                if wake_task is None:
-                    self._wake.clear()
-                    wake_task = asyncio.ensure_future(self._wake.wait())
-                waiting: set[asyncio.Future[Any]] = {read_task, wake_task}
-                done, _ = await asyncio.wait(
-                    waiting, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED
-                )
-                if read_task in done:
-                    data = read_task.result()  # raises LinkError
-                    read_task = None
-                    self.session.receive_data(data, loop.time())
-                if wake_task in done:
-                    wake_task = None
-        finally:
-            for t in (read_task, wake_task):
-                if t is not None:
-                    t.cancel()
+        self._pump = SessionPump(link, self.session)
+        await self._pump.run(self._on_events)
 
-    async def _handle_events(self) -> None:
-        assert self._loop is not None
-        for e in self.session.events():
+    async def _on_events(self, events: list[ev.Event], now: float) -> float | None:
+        await self._handle_events(events)
+        if self._burst_start is None:
+            return None
+        due = min(self._last_dp + SETTLE, self._burst_start + MAX_HOLD)
+        if now < due:
+            return due
+        await self._flush()
+        return None
+
+    async def _handle_events(self, events: list[ev.Event]) -> None:
+        for e in events:
             if isinstance(e, ev.DPUpdate):
                 self._changed |= self.meter.apply(e.records)
                 self._last_dp = e.time

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from tuyameter.profiles.match import ProfileMatch, rank_profiles
 from tuyameter.profiles.model import Profile
 from tuyameter.transport.links import LinkError, open_link, parse_link_url
+from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPValue
@@ -82,46 +83,32 @@ async def _attempt(
         return att
     loop = asyncio.get_running_loop()
     session = Session(SessionConfig(handshake_heartbeat_timeout=1.0, request_timeout=1.0))
+    pump = SessionPump(link, session, on_bytes=lambda data: setattr(att, "bytes_seen", att.bytes_seen + len(data)))
     t_end = loop.time() + 3.5  # a few heartbeats
-    linked_at: float | None = None
-    read_task: asyncio.Future[bytes] | None = None
+
+    async def handle(events: list[ev.Event], now: float) -> float:
+        nonlocal t_end
+        for evt in events:
+            if isinstance(evt, ev.LinkUp) and not att.answered:
+                att.answered = True
+                t_end = now + listen
+                res.protocol_version = evt.protocol_version
+                res.product_info, res.product_id = evt.product_info, evt.product_id
+                res.working_mode = "self-processing" if not evt.working_mode else evt.working_mode.hex(" ")
+                progress(f"{baud} baud: MCU answered (protocol v{evt.protocol_version}); collecting DPs…")
+            elif isinstance(evt, ev.DPUpdate):
+                for r in evt.records:
+                    res.dps[r.dp] = DPSeen(r.dp, r.type, r.value)
+        if now >= t_end:
+            pump.stop()
+        return t_end
+
     try:
-        while True:
-            now = loop.time()
-            if now >= t_end:
-                break
-            session.tick(now)
-            while data := session.data_to_send(now):
-                await link.write(data)
-            for evt in session.events():
-                if isinstance(evt, ev.LinkUp) and linked_at is None:
-                    linked_at = now
-                    att.answered = True
-                    t_end = now + listen
-                    res.protocol_version = evt.protocol_version
-                    res.product_info, res.product_id = evt.product_info, evt.product_id
-                    res.working_mode = "self-processing" if not evt.working_mode else evt.working_mode.hex(" ")
-                    progress(f"{baud} baud: MCU answered (protocol v{evt.protocol_version}); collecting DPs…")
-                elif isinstance(evt, ev.DPUpdate):
-                    for r in evt.records:
-                        res.dps[r.dp] = DPSeen(r.dp, r.type, r.value)
-            if read_task is None:
-                read_task = asyncio.ensure_future(link.read())
-            timeout = max(0.0, min(session.next_deadline(now), t_end) - now)
-            done, _ = await asyncio.wait({read_task}, timeout=timeout)
-            if read_task in done:
-                try:
-                    data = read_task.result()
-                finally:
-                    read_task = None
-                att.bytes_seen += len(data)
-                session.receive_data(data, loop.time())
-        att.frames_seen = session.decoder.stats.frames
+        await pump.run(handle)
     except LinkError as e:
         att.error = str(e)
     finally:
-        if read_task is not None:
-            read_task.cancel()
+        att.frames_seen = session.decoder.stats.frames
         await link.close()
     return att
 

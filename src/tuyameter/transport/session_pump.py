@@ -1,0 +1,75 @@
+"""Run a sans-IO TuyaMCU session over an asyncio link: the one driving loop.
+
+The gateway runner, the probe and the monitor all use it; each supplies a
+handler that receives the session's events and may name an extra deadline of
+its own (a burst to flush, the end of a probe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tuyameter.transport.links import Link
+from tuyameter.tuyamcu.events import Event
+from tuyameter.tuyamcu.session import Session
+
+#: Called with the new events and the loop time; returns an extra deadline (loop time) or None.
+Handler = Callable[[list[Event], float], Awaitable[float | None]]
+
+
+class SessionPump:
+    def __init__(self, link: Link, session: Session, on_bytes: Callable[[bytes], None] | None = None) -> None:
+        self.link, self.session, self.on_bytes = link, session, on_bytes
+        self._wake = asyncio.Event()
+        self._stopped = False
+
+    def wake(self) -> None:
+        """Something was queued on the session (a write): look at it now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+    async def run(self, handle: Handler) -> None:
+        """Until :meth:`stop`; a broken link raises :class:`~tuyameter.transport.links.LinkError`."""
+        loop = asyncio.get_running_loop()
+        read_task: asyncio.Future[bytes] | None = None
+        wake_task: asyncio.Future[Any] | None = None
+        try:
+            while not self._stopped:
+                now = loop.time()
+                self.session.tick(now)
+                while data := self.session.data_to_send(now):
+                    await self.link.write(data)
+                    now = loop.time()
+                extra = await handle(self.session.events(), loop.time())
+                if self._stopped:
+                    break
+                now = loop.time()
+                deadline = self.session.next_deadline(now)
+                if extra is not None:
+                    deadline = min(deadline, extra)
+                if read_task is None:
+                    read_task = asyncio.ensure_future(self.link.read())
+                if wake_task is None:
+                    self._wake.clear()
+                    wake_task = asyncio.ensure_future(self._wake.wait())
+                waiting: set[asyncio.Future[Any]] = {read_task, wake_task}
+                done, _ = await asyncio.wait(
+                    waiting, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED
+                )
+                if read_task in done:
+                    data = read_task.result()  # raises LinkError
+                    read_task = None
+                    if self.on_bytes is not None:
+                        self.on_bytes(data)
+                    self.session.receive_data(data, loop.time())
+                if wake_task in done:
+                    wake_task = None
+        finally:
+            for t in (read_task, wake_task):
+                if t is not None:
+                    t.cancel()
