@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import sys
 from pathlib import Path
 
 from tuyameter.cli.common import CliError, load_profile_arg, run_async
@@ -72,6 +74,13 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for r in runners:
+            diag = r.diagnostics()
+            if args.json:
+                print(json.dumps({"meter": r.cfg.id, "diagnostics": diag}), file=sys.stderr, flush=True)
+            else:
+                text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in diag.items() if k != "online")
+                print(f"{r.cfg.id}: {text}", file=sys.stderr, flush=True)
     return 0
 
 

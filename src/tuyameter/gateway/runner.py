@@ -72,6 +72,7 @@ class MeterRunner:
         self._changed: set[str] = set()
         self._burst_start: float | None = None
         self._last_dp: float = 0.0
+        self._last_dp_any: float | None = None
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
         self.updates = 0
         self.link_ready = asyncio.Event()
@@ -128,6 +129,32 @@ class MeterRunner:
             self._pump.wake()
         return await asyncio.wait_for(fut, timeout)
 
+    def diagnostics(self) -> dict[str, object]:
+        """Link health and data-quality counters, for humans, MQTT diagnostics and tests."""
+        s, d, m = self.session.stats, self.session.decoder.stats, self.meter.stats
+        last = self.session.last_rx
+        age = None
+        if self._loop is not None and self._last_dp_any is not None:
+            age = round(self._loop.time() - self._last_dp_any, 1)
+        return {
+            "online": self.online,
+            "updates": self.updates,
+            "frames_in": s.frames_in,
+            "frames_out": s.frames_out,
+            "checksum_errors": d.checksum_errors,
+            "resyncs": d.resyncs,
+            "garbage_bytes": d.garbage_bytes,
+            "timeouts": s.timeouts,
+            "mcu_restarts": s.mcu_restarts,
+            "link_downs": s.link_downs,
+            "writes_ok": s.writes_ok,
+            "writes_failed": s.writes_failed,
+            "lone_zeros_suppressed": m.lone_zeros_suppressed,
+            "unknown_dps": m.unknown_dps,
+            "seconds_since_report": age,
+            "heard_from_mcu": last is not None,
+        }
+
     # -- internals ---------------------------------------------------------
 
     async def _status(self, online: bool, detail: str, info: dict[str, object] | None = None) -> None:
@@ -154,6 +181,7 @@ class MeterRunner:
             if isinstance(e, ev.DPUpdate):
                 self._changed |= self.meter.apply(e.records)
                 self._last_dp = e.time
+                self._last_dp_any = e.time
                 if self._burst_start is None:
                     self._burst_start = e.time
             elif isinstance(e, ev.LinkUp):
