@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--id", default="meter", help="meter id for a URL (default 'meter')")
     p.add_argument("--late-direction", action="append", default=[], metavar="CH", help="channel with late direction DP")
     p.add_argument("--suppress-lone-zeros", action="store_true")
+    p.add_argument("--baud", type=int, help="line speed (default: the profile's; ?baud=N in the URL also works)")
+    p.add_argument("--wifi-state", type=int, choices=range(6), help="Wi-Fi state to announce (default: profile's, 4)")
     p.add_argument("--duration", type=float, help="stop after S seconds (default: until Ctrl-C)")
     _output_options(p)
     p.set_defaults(func=cmd_run)
@@ -100,6 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             profile=args.profile,
             late_direction=args.late_direction,
             suppress_lone_zeros=args.suppress_lone_zeros,
+            baud=args.baud,
+            wifi_state=args.wifi_state,
         )
         cfg = GatewayConfig([meter], args.profile_dir)
     return run_async(run_gateway(cfg, args), args.duration)

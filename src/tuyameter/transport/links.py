@@ -117,8 +117,11 @@ class SerialLink:
 
 
 async def open_serial(target: str, baud: int) -> SerialLink:
+    # A local device is locked so that a second program cannot steal half the bytes.
+    exclusive = "://" not in target
+
     def _open() -> serial.SerialBase:
-        return serial.serial_for_url(target, baudrate=baud, timeout=0.1, write_timeout=2.0)
+        return serial.serial_for_url(target, baudrate=baud, timeout=0.1, write_timeout=2.0, exclusive=exclusive)
 
     try:
         port = await asyncio.to_thread(_open)
