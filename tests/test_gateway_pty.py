@@ -84,7 +84,7 @@ def test_writes_are_validated_echoed_and_applied() -> None:
 
 def test_all_quirks_at_once_the_gateway_carries_on() -> None:
     async def body(runner: MeterRunner, out: Collect) -> None:
-        await wait_for(lambda: runner.session.stats.mcu_restarts >= 1, 40)
+        await wait_for(lambda: runner.session.stats.mcu_restarts >= 1, 60)
         await wait_for(lambda: runner.online, 15)
         n = len(out.updates)
         await wait_for(lambda: len(out.updates) > n + 2, 20)
@@ -95,7 +95,7 @@ def test_all_quirks_at_once_the_gateway_carries_on() -> None:
         assert any(not s.online for s in out.statuses)
 
     args = ["--speed", "10", "--seed", "5", "--quirk", "late-direction", "--quirk", "noise=0.05",
-            "--quirk", "counter-reset", "--quirk", "lone-zero=0.2", "--quirk", "reboot=150"]  # fmt: skip
+            "--quirk", "counter-reset", "--quirk", "lone-zero=0.2", "--quirk", "reboot=60"]  # fmt: skip
     with_runner(args, body, late_direction=["b"], suppress_lone_zeros=True, heartbeat_interval=2.0)
 
 
