@@ -13,6 +13,8 @@ from tuyameter.gateway.config import GatewayConfig, load_config
 from tuyameter.gateway.console import ConsoleOutput
 from tuyameter.gateway.runner import MeterConfig, MeterRunner
 from tuyameter.gateway.types import Output
+from tuyameter.mqtt.output import MqttOutput
+from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
 from tuyameter.profiles.model import Profile
 from tuyameter.transport.links import LinkError, parse_link_url
 from tuyameter.util.yamlfile import YamlFileError
@@ -49,7 +51,36 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.set_defaults(func=cmd_demo)
 
 
+def _mqtt_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("MQTT / Home Assistant")
+    g.add_argument("--mqtt", metavar="URL", help="publish to this broker: mqtt[s]://[user:pass@]host[:port]")
+    g.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate for mqtts://")
+    g.add_argument("--mqtt-insecure", action="store_true", help="mqtts:// without certificate checks")
+    g.add_argument("--mqtt-client-id", metavar="ID")
+    g.add_argument("--mqtt-prefix", metavar="TOPIC", help="topic prefix (default tuyameter)")
+    g.add_argument(
+        "--discovery-prefix", metavar="TOPIC", help="Home Assistant discovery prefix (default homeassistant)"
+    )
+
+
+def mqtt_from_args(args: argparse.Namespace) -> MqttSettings | None:
+    if not args.mqtt:
+        return None
+    try:
+        return parse_mqtt_url(
+            args.mqtt,
+            ca_file=args.mqtt_ca,
+            tls_insecure=args.mqtt_insecure,
+            client_id=args.mqtt_client_id,
+            topic_prefix=args.mqtt_prefix,
+            discovery_prefix=args.discovery_prefix,
+        )
+    except MqttSettingsError as e:
+        raise CliError(str(e)) from None
+
+
 def _output_options(p: argparse.ArgumentParser, default_every: float = 0.0) -> None:
+    _mqtt_options(p)
     p.add_argument("--json", action="store_true", help="one JSON line per update on stdout")
     p.add_argument("--all", action="store_true", help="include private values (calibration, report rate)")
     p.add_argument("--every", type=float, default=default_every, metavar="S", help="at most one line per meter per S s")
@@ -69,7 +100,18 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
     console = ConsoleOutput(profiles, as_json=args.json, every=args.every, include_private=args.all)
     outputs: list[Output] = [console]
     runners = [MeterRunner(m, profiles[m.id], outputs) for m in cfg.meters]
+    by_id = {r.cfg.id: r for r in runners}
     tasks = [asyncio.ensure_future(r.run()) for r in runners]
+    mqtt_settings = mqtt_from_args(args) or cfg.mqtt
+    if mqtt_settings is not None:
+        mqtt = MqttOutput(
+            mqtt_settings,
+            profiles,
+            writer=lambda meter, name, value: by_id[meter].write(name, value),
+            diagnostics=lambda meter: by_id[meter].diagnostics(),
+        )
+        outputs.append(mqtt)
+        tasks.append(asyncio.ensure_future(mqtt.run()))
     try:
         await asyncio.gather(*tasks)
     finally:

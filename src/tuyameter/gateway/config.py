@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tuyameter.gateway.runner import MeterConfig
+from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
 from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -41,6 +42,7 @@ class GatewayConfig:
     meters: list[MeterConfig]
     profile_dirs: list[str] = field(default_factory=list)
     source: str = ""
+    mqtt: MqttSettings | None = None
 
 
 def _fail(src: str, m: LineDict | None, key: str | None, msg: str) -> YamlFileError:
@@ -61,8 +63,8 @@ def parse_config(data: Any, src: str) -> GatewayConfig:
     if not isinstance(data, LineDict):
         raise YamlFileError(src, None, "the configuration must be a mapping with a 'meters' list")
     for k in data:
-        if k not in ("meters", "profile_dirs"):
-            raise _fail(src, data, k, f"unknown key {k!r} (allowed: meters, profile_dirs)")
+        if k not in ("meters", "profile_dirs", "mqtt"):
+            raise _fail(src, data, k, f"unknown key {k!r} (allowed: meters, mqtt, profile_dirs)")
     meters_raw = data.get("meters")
     if not isinstance(meters_raw, list) or not meters_raw:
         raise _fail(src, data, "meters" if "meters" in data else None, "'meters' must be a non-empty list")
@@ -112,7 +114,39 @@ def parse_config(data: Any, src: str) -> GatewayConfig:
                 raise _fail(src, m, "heartbeat_interval", f"{what}: heartbeat_interval must be 1..120 s")
             cfg.heartbeat_interval = float(hb)
         meters.append(cfg)
-    return GatewayConfig(meters, list(dirs), src)
+    return GatewayConfig(meters, list(dirs), src, _parse_mqtt(src, data))
+
+
+_MQTT_KEYS = {"url", "ca", "insecure", "client_id", "topic_prefix", "discovery_prefix"}
+
+
+def _parse_mqtt(src: str, data: LineDict) -> MqttSettings | None:
+    m = data.get("mqtt")
+    if m is None:
+        return None
+    if not isinstance(m, LineDict):
+        raise _fail(src, data, "mqtt", "mqtt must be a mapping with at least 'url'")
+    for k in m:
+        if k not in _MQTT_KEYS:
+            raise _fail(src, m, k, f"mqtt: unknown key {k!r} (allowed: {', '.join(sorted(_MQTT_KEYS))})")
+    if "url" not in m:
+        raise _fail(src, m, None, "mqtt: missing 'url' (e.g. mqtt://user:pass@127.0.0.1:1883)")
+    for k in ("url", "ca", "client_id", "topic_prefix", "discovery_prefix"):
+        if k in m:
+            _typed(src, m, k, (str,), "mqtt")
+    if "insecure" in m:
+        _typed(src, m, "insecure", (bool,), "mqtt")
+    try:
+        return parse_mqtt_url(
+            m["url"],
+            ca_file=m.get("ca"),
+            tls_insecure=bool(m.get("insecure", False)),
+            client_id=m.get("client_id"),
+            topic_prefix=m.get("topic_prefix"),
+            discovery_prefix=m.get("discovery_prefix"),
+        )
+    except MqttSettingsError as e:
+        raise _fail(src, m, "url", str(e)) from None
 
 
 def load_config(path: str | Path) -> GatewayConfig:

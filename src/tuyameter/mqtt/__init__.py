@@ -1,0 +1,1 @@
+"""Home Assistant over MQTT: discovery, states, commands and availability."""

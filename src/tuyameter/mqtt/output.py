@@ -1,0 +1,268 @@
+"""The MQTT output of the gateway: an asyncio client that never holds up the pipeline.
+
+Updates and statuses only record the latest state and wake a publisher; a
+connection loop (re)connects forever with backoff and, on every connect and
+whenever Home Assistant announces itself, publishes availability, discovery and
+the latest states. Commands become profile-validated DP writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiomqtt
+
+from tuyameter.gateway.runner import WriteRefused
+from tuyameter.gateway.types import MeterStatus, MeterUpdate
+from tuyameter.mqtt.commands import Command, CommandError, command_filter, parse_command
+from tuyameter.mqtt.discovery import device_config, discovery_topic, state_document
+from tuyameter.mqtt.settings import MqttSettings
+from tuyameter.profiles.model import Profile, Value
+from tuyameter.tuyamcu.events import WriteResult
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[str, str, Value], Awaitable[WriteResult]]
+DiagnosticsSource = Callable[[str], dict[str, object]]
+DIAG_INTERVAL = 10.0
+BACKOFF_MAX = 60.0
+
+
+@dataclass
+class MqttStats:
+    connects: int = 0
+    connection_failures: int = 0
+    published: int = 0
+    commands_ok: int = 0
+    commands_refused: int = 0
+    commands_malformed: int = 0
+
+
+@dataclass
+class _Meter:
+    profile: Profile
+    values: dict[str, Value] = field(default_factory=dict)
+    online: bool = False
+    dirty_state: bool = False
+    dirty_availability: bool = True
+    dirty_diagnostics: bool = True
+    last_frames: tuple[float, int] | None = None
+
+
+class MqttOutput:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        profiles: dict[str, Profile],
+        *,
+        writer: Writer | None = None,
+        diagnostics: DiagnosticsSource | None = None,
+    ) -> None:
+        self.settings = settings
+        self.meters = {m: _Meter(p) for m, p in profiles.items()}
+        self.profiles = profiles
+        self.writer = writer
+        self.diagnostics = diagnostics
+        self.stats = MqttStats()
+        self.connected = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- Output interface: never blocks ---------------------------------------
+
+    async def update(self, u: MeterUpdate) -> None:
+        m = self.meters.get(u.meter)
+        if m is None:
+            return
+        m.values.update(u.values)
+        m.values.update(u.private)
+        m.dirty_state = True
+        self._wake.set()
+
+    async def status(self, s: MeterStatus) -> None:
+        m = self.meters.get(s.meter)
+        if m is None or m.online == s.online:
+            return
+        m.online = s.online
+        m.dirty_availability = m.dirty_diagnostics = True
+        self._wake.set()
+
+    # -- connection loop ------------------------------------------------------
+
+    def _client(self) -> aiomqtt.Client:
+        s = self.settings
+        tls_context = None
+        if s.tls:
+            tls_context = ssl.create_default_context(cafile=s.ca_file)
+            if s.tls_insecure:
+                tls_context.check_hostname = False
+                tls_context.verify_mode = ssl.CERT_NONE
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            will=aiomqtt.Will(s.bridge_availability, "offline", qos=1, retain=True),
+            keepalive=s.keepalive,
+            tls_context=tls_context,
+            timeout=10,
+        )
+
+    async def run(self) -> None:
+        """Connect, publish and serve commands forever; cancel to stop (publishes offline)."""
+        delay = 1.0
+        failing = False
+        while True:
+            try:
+                async with self._client() as client:
+                    self.stats.connects += 1
+                    delay = 1.0
+                    log.warning("MQTT: connected to %s", self.settings.redacted_url())
+                    failing = False
+                    try:
+                        await self._serve(client)
+                    finally:
+                        self.connected.clear()
+                        task = asyncio.current_task()
+                        if task is not None and task.cancelling():
+                            await self._goodbye(client)
+            except aiomqtt.MqttError as e:
+                self.stats.connection_failures += 1
+                if not failing:
+                    log.warning("MQTT: %s unreachable (%s); retrying with backoff", self.settings.redacted_url(), e)
+                    failing = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+
+    async def _goodbye(self, client: aiomqtt.Client) -> None:
+        with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError, asyncio.CancelledError):
+            async with asyncio.timeout(2):
+                for meter in self.meters:
+                    await self._publish(client, self.settings.meter_topic(meter, "availability"), "offline")
+                await self._publish(client, self.settings.bridge_availability, "offline")
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        s = self.settings
+        await client.subscribe(f"{s.discovery_prefix}/status", qos=1)
+        await client.subscribe(command_filter(s), qos=1)
+        await self._publish(client, s.bridge_availability, "online")
+        await self._publish_everything(client)
+        self.connected.set()
+        publisher = asyncio.ensure_future(self._publisher(client))
+        try:
+            async for msg in client.messages:
+                if publisher.done():
+                    publisher.result()  # a publish failed: reconnect
+                await self._on_message(client, str(msg.topic), msg.payload)
+        finally:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await publisher
+
+    async def _publish(self, client: aiomqtt.Client, topic: str, payload: str, retain: bool = True) -> None:
+        await client.publish(topic, payload, qos=1, retain=retain)
+        self.stats.published += 1
+
+    async def _publish_everything(self, client: aiomqtt.Client) -> None:
+        for meter, m in self.meters.items():
+            cfg = device_config(self.settings, meter, m.profile)
+            await self._publish(client, discovery_topic(self.settings, meter), json.dumps(cfg))
+            m.dirty_availability = m.dirty_state = True
+        await self._flush(client, diagnostics=True)
+
+    async def _flush(self, client: aiomqtt.Client, diagnostics: bool = False) -> None:
+        for meter, m in self.meters.items():
+            if m.dirty_availability:
+                m.dirty_availability = False
+                await self._publish(
+                    client, self.settings.meter_topic(meter, "availability"), "online" if m.online else "offline"
+                )
+            if m.dirty_state and m.values:
+                m.dirty_state = False
+                doc = state_document(m.profile, m.values)
+                await self._publish(client, self.settings.meter_topic(meter, "state"), json.dumps(doc))
+            if (diagnostics or m.dirty_diagnostics) and self.diagnostics is not None:
+                m.dirty_diagnostics = False
+                await self._publish(
+                    client, self.settings.meter_topic(meter, "diagnostics"), json.dumps(self._diag(meter, m))
+                )
+
+    def _diag(self, meter: str, m: _Meter) -> dict[str, object]:
+        assert self.diagnostics is not None
+        d = dict(self.diagnostics(meter))
+        now, frames = time.monotonic(), int(d.get("frames_in", 0) or 0)  # type: ignore[call-overload]
+        rate = None
+        if m.last_frames is not None and now > m.last_frames[0]:
+            rate = round((frames - m.last_frames[1]) / (now - m.last_frames[0]), 2)
+        m.last_frames = (now, frames)
+        d["frames_per_second"] = rate
+        return d
+
+    async def _publisher(self, client: aiomqtt.Client) -> None:
+        loop = asyncio.get_running_loop()
+        next_refresh = loop.time() + self.settings.refresh
+        next_diag = loop.time() + DIAG_INTERVAL
+        while True:
+            timeout = max(0.0, min(next_refresh, next_diag) - loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+            now = loop.time()
+            if now >= next_refresh:
+                next_refresh = now + self.settings.refresh
+                for m in self.meters.values():
+                    m.dirty_state = m.dirty_availability = True
+            diag = now >= next_diag
+            if diag:
+                next_diag = now + DIAG_INTERVAL
+            await self._flush(client, diagnostics=diag)
+
+    # -- commands -------------------------------------------------------------
+
+    async def _on_message(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
+        data = payload if isinstance(payload, bytes) else str(payload).encode()
+        if topic == f"{self.settings.discovery_prefix}/status":
+            if data.strip().lower() == b"online":
+                log.info("MQTT: Home Assistant is online; re-publishing discovery and states")
+                await self._publish_everything(client)
+            return
+        try:
+            cmd = parse_command(self.settings, topic, data, self.profiles)
+        except CommandError as e:
+            self.stats.commands_malformed += 1
+            log.warning("MQTT command ignored: %s", e)
+            return
+        task = asyncio.ensure_future(self._execute(cmd))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, cmd: Command) -> None:
+        m = self.meters[cmd.meter]
+        if self.writer is None:
+            log.warning("MQTT command for %s/%s ignored: no writer", cmd.meter, cmd.name)
+            return
+        try:
+            res = await self.writer(cmd.meter, cmd.name, cmd.value)
+        except WriteRefused as e:
+            self.stats.commands_refused += 1
+            log.warning("MQTT command refused: %s: %s", cmd.meter, e)
+        except TimeoutError:
+            self.stats.commands_refused += 1
+            log.warning("MQTT command %s/%s: the meter did not answer", cmd.meter, cmd.name)
+        else:
+            if res.ok:
+                self.stats.commands_ok += 1
+                return
+            self.stats.commands_refused += 1
+            log.warning("MQTT command %s/%s=%s not applied: %s", cmd.meter, cmd.name, cmd.value, res.error)
+        # Whatever was asked, show the true state again so the UI does not keep the refused value.
+        m.dirty_state = True
+        self._wake.set()
