@@ -54,6 +54,7 @@ class _Meter:
     dirty_availability: bool = True
     dirty_diagnostics: bool = True
     last_frames: tuple[float, int] | None = None
+    time: str | None = None
 
 
 class MqttOutput:
@@ -83,6 +84,7 @@ class MqttOutput:
             return
         m.values.update(u.values)
         m.values.update(u.private)
+        m.time = u.time.isoformat(timespec="milliseconds")
         m.dirty_state = True
         self._wake.set()
 
@@ -187,7 +189,7 @@ class MqttOutput:
                 )
             if m.dirty_state and m.values:
                 m.dirty_state = False
-                doc = state_document(m.profile, m.values)
+                doc = state_document(m.profile, m.values) | {"time": m.time}
                 await self._publish(client, self.settings.meter_topic(meter, "state"), json.dumps(doc))
             if (diagnostics or m.dirty_diagnostics) and self.diagnostics is not None:
                 m.dirty_diagnostics = False

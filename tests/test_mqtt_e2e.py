@@ -1,0 +1,146 @@
+"""The gateway against a real mosquitto: discovery, states, commands, outages, availability."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from broker import Broker, Sub
+from e2e import Proc, start_sim
+
+pytestmark = pytest.mark.slow
+
+EXPECTED = {
+    "power_a", "power_b", "power_total", "current_a", "current_b", "power_factor_a", "power_factor_b",
+    "direction_a", "direction_b", "voltage", "frequency", "energy_forward_a", "energy_reverse_a",
+    "energy_forward_b", "energy_reverse_b", "energy_forward_total", "energy_reverse_total", "report_rate",
+    "calibration_voltage", "calibration_current_a", "calibration_power_a", "calibration_energy_forward_a",
+    "calibration_energy_reverse_a", "calibration_frequency", "calibration_current_b", "calibration_power_b",
+    "calibration_energy_forward_b", "calibration_energy_reverse_b", "reset_coefficients_a", "reset_coefficients_b",
+    "link", "frames_per_second", "checksum_errors", "mcu_restarts", "seconds_since_report",
+}  # fmt: skip
+CFG = "homeassistant/device/tuyameter_{}/config"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path)
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def sub(broker: Broker) -> Iterator[Sub]:
+    s = Sub(broker.port)
+    yield s
+    s.close()
+
+
+def state(sub: Sub, meter: str) -> dict[str, object]:
+    return sub.last_json(f"tuyameter/{meter}/state")
+
+
+def test_discovery_states_commands_and_last_will(broker: Broker, sub: Sub) -> None:
+    gw = Proc("demo", "--meters", "2", "--speed", "1", "--mqtt", broker.url)
+    try:
+        for m in ("demo1", "demo2"):
+            sub.wait(lambda m=m: sub.on(CFG.format(m)), what=f"discovery of {m}")
+            cfg = json.loads(sub.on(CFG.format(m))[-1])
+            assert set(cfg["cmps"]) >= EXPECTED, EXPECTED - set(cfg["cmps"])
+        sub.wait(lambda: sub.on("tuyameter/bridge/availability")[-1:] == [b"online"], what="bridge online")
+        sub.wait(lambda: sub.on("tuyameter/demo1/availability")[-1:] == [b"online"], what="meter online")
+        sub.wait(lambda: sub.on("tuyameter/demo1/state") and state(sub, "demo1")["power_a"], what="a state")
+        assert state(sub, "demo1")["report_rate"] == 10
+
+        # report rate 5: echoed by the emulator, then reports every 5 s
+        sub.publish("tuyameter/demo1/set/report_rate", "5")
+        sub.wait(lambda: state(sub, "demo1")["report_rate"] == 5, what="report_rate 5")
+        t0 = time.monotonic()
+        time.sleep(12)
+        times = sorted({json.loads(p)["time"] for p in sub.on("tuyameter/demo1/state", t0)})
+        stamps = [dt.datetime.fromisoformat(t).timestamp() for t in times]
+        gaps = [b - a for a, b in itertools.pairwise(stamps) if b - a > 1]
+        assert gaps and all(4.0 <= g <= 6.0 for g in gaps), gaps
+
+        # out of range: refused before it reaches the meter, and the true state is shown again
+        t1 = time.monotonic()
+        sub.publish("tuyameter/demo1/set/report_rate", "99")
+        sub.wait(lambda: sub.on("tuyameter/demo1/state", t1), what="state re-published after refusal")
+        assert state(sub, "demo1")["report_rate"] == 5
+        assert any("refused" in line and "99" in line for line in gw.err)
+
+        # malformed commands never crash anything
+        for topic, payload in (("report_rate", b"abc"), ("report_rate", b"\xff\xfe"), ("power_a", b"1"),
+                               ("nonsense", b"1"), ("reset_coefficients_a", b"{}"), ("report_rate", b"")):  # fmt: skip
+            sub.publish(f"tuyameter/demo1/set/{topic}", payload)
+        sub.publish("tuyameter/nosuchmeter/set/report_rate", "5")
+
+        # calibration number round trip, then the reset button
+        v0 = state(sub, "demo1")["voltage"]
+        sub.publish("tuyameter/demo1/set/calibration_voltage", "1.1")
+        sub.wait(lambda: state(sub, "demo1")["calibration_voltage"] == 1.1, what="calibration 1.1")
+        sub.wait(lambda: float(state(sub, "demo1")["voltage"]) > 1.05 * float(v0), timeout=15, what="scaled voltage")  # type: ignore[arg-type]
+        sub.publish("tuyameter/demo1/set/reset_coefficients_a", "PRESS")
+        sub.wait(lambda: state(sub, "demo1")["calibration_voltage"] == 1.0, what="reset")
+        assert sum("command ignored" in line for line in gw.err) >= 6
+        assert gw.p.poll() is None
+
+        # Home Assistant restarts: discovery and states come again
+        n = len(sub.on(CFG.format("demo2")))
+        sub.publish("homeassistant/status", "online")
+        sub.wait(lambda: len(sub.on(CFG.format("demo2"))) > n, what="discovery re-published")
+
+        diag = sub.last_json("tuyameter/demo1/diagnostics")
+        assert diag["online"] is True and "frames_per_second" in diag
+    finally:
+        gw.stop(signal.SIGKILL)  # no goodbye: the broker publishes the last will
+    sub.wait(lambda: sub.on("tuyameter/bridge/availability")[-1:] == [b"offline"], what="last will")
+
+
+def test_broker_outage_loses_nothing_that_should_be_republished(broker: Broker, tmp_path: Path) -> None:
+    gw = Proc("demo", "--meters", "1", "--speed", "5", "--mqtt", broker.url)
+    try:
+        s1 = Sub(broker.port)
+        s1.wait(lambda: s1.on("tuyameter/demo1/state"), what="first state")
+        s1.close()
+        broker.stop()  # the broker dies, retained messages and all (no persistence)
+        n = len(gw.out)
+        time.sleep(4)
+        assert len(gw.out) - n >= 2  # readings keep flowing to the console
+        broker.start()
+        s2 = Sub(broker.port)
+        try:
+            s2.wait(lambda: s2.on(CFG.format("demo1")), timeout=90, what="discovery after broker restart")
+            s2.wait(lambda: s2.on("tuyameter/demo1/state"), what="state after broker restart")
+            s2.wait(lambda: s2.on("tuyameter/bridge/availability")[-1:] == [b"online"], what="bridge online again")
+            s2.wait(lambda: s2.on("tuyameter/demo1/availability")[-1:] == [b"online"], what="meter online again")
+        finally:
+            s2.close()
+    finally:
+        gw.stop()
+
+
+def test_meter_link_lost_goes_offline(broker: Broker, sub: Sub, tmp_path: Path) -> None:
+    link = tmp_path / "m"
+    sim, path = start_sim("--pty", "--quiet", "--link", str(link), "--speed", "5")
+    gw = Proc("run", path, "--id", "kitchen", "--mqtt", broker.url)
+    try:
+        sub.wait(lambda: sub.on("tuyameter/kitchen/availability")[-1:] == [b"online"], what="online")
+        sim.stop()
+        sub.wait(lambda: sub.on("tuyameter/kitchen/availability")[-1:] == [b"offline"], what="meter offline")
+        assert sub.on("tuyameter/bridge/availability")[-1:] == [b"online"]
+        sub.wait(lambda: sub.last_json("tuyameter/kitchen/diagnostics")["online"] is False, what="link diagnostic")
+        sim, _ = start_sim("--pty", "--quiet", "--link", str(link), "--speed", "5")
+        sub.wait(lambda: sub.on("tuyameter/kitchen/availability")[-1:] == [b"online"], what="online again")
+    finally:
+        gw.stop()
+        sim.stop()
+    sub.wait(lambda: sub.on("tuyameter/bridge/availability")[-1:] == [b"offline"], what="clean shutdown says offline")
+    assert sub.on("tuyameter/kitchen/availability")[-1:] == [b"offline"]
