@@ -61,3 +61,23 @@ def test_config_errors(tmp_path: Path, text: str, line: int, msg: str) -> None:
 def test_garbage_config_never_crashes(text: str) -> None:
     with contextlib.suppress(YamlFileError):
         parse_config(load_yaml_text(text, "c.yaml"), "c.yaml")
+
+
+def test_mqtt_section(tmp_path: Path) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text(
+        "meters:\n  - {id: a, url: x}\nmqtt:\n  url: mqtts://u:p@broker:8884\n  insecure: true\n  topic_prefix: home/tm\n"
+    )
+    cfg = load_config(f)
+    assert cfg.mqtt is not None
+    assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.tls, cfg.mqtt.tls_insecure) == ("broker", 8884, True, True)
+    assert cfg.mqtt.meter_topic("a", "state") == "home/tm/a/state"
+    for text, line, msg in (
+        ("mqtt:\n  host: x\n", 4, "unknown key 'host'"),
+        ("mqtt:\n  url: http://x\n", 4, "mqtt://"),
+        ("mqtt:\n  ca: /x\n", 4, "missing 'url'"),
+    ):
+        f.write_text("meters:\n  - {id: a, url: x}\n" + text)
+        with pytest.raises(YamlFileError) as ei:
+            load_config(f)
+        assert str(ei.value).startswith(f"{f}:{line}:") and msg in str(ei.value), str(ei.value)
