@@ -66,7 +66,8 @@ def test_garbage_config_never_crashes(text: str) -> None:
 def test_mqtt_section(tmp_path: Path) -> None:
     f = tmp_path / "m.yaml"
     f.write_text(
-        "meters:\n  - {id: a, url: x}\nmqtt:\n  url: mqtts://u:p@broker:8884\n  insecure: true\n  topic_prefix: home/tm\n"
+        "meters:\n  - {id: a, url: x}\n"
+        "mqtt:\n  url: mqtts://u:p@broker:8884\n  insecure: true\n  topic_prefix: home/tm\n"
     )
     cfg = load_config(f)
     assert cfg.mqtt is not None
