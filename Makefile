@@ -6,7 +6,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: demo test lint bench clean
+# Home Assistant's own MQTT schemas validate our discovery payloads. Its newest
+# release for the Python 3.13.0 found here is pinned; it lives in its own venv.
+HA_VERSION ?= 2025.4.4
+HA_PYTHON  ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python python3.13; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$p"; break; }; done)
+HA_STAMP   := .venv-ha/.installed-$(HA_VERSION)
+
+.PHONY: demo test lint bench clean ha-venv
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tuyameter needs Python >= 3.11"'
@@ -23,11 +30,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint ha-venv
 	$(BIN)/pytest $(ARGS)
+
+ha-venv:
+	@if [ -z "$(HA_PYTHON)" ]; then \
+		echo "note: no Python 3.13 here, so the Home Assistant schema tests will be skipped"; \
+	elif [ ! -f $(HA_STAMP) ]; then \
+		echo "installing Home Assistant $(HA_VERSION) into .venv-ha (first time only, several minutes)…"; \
+		rm -rf .venv-ha && $(HA_PYTHON) -m venv .venv-ha && \
+		.venv-ha/bin/python -m pip install --quiet "homeassistant==$(HA_VERSION)" && touch $(HA_STAMP); \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-ha build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
