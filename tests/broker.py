@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -22,14 +23,18 @@ def free_port() -> int:
 
 
 class Broker:
-    def __init__(self, tmp: Path, port: int | None = None) -> None:
+    def __init__(self, tmp: Path, port: int | None = None, extra: str = "") -> None:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
         self.exe = exe
         self.port = port or free_port()
         self.conf = tmp / f"mosquitto-{self.port}.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        anonymous = "false" if "password_file" in extra else "true"
+        if os.geteuid() == 0:
+            # As root mosquitto would switch to its own user, who cannot read files in pytest's tmp dirs.
+            extra += "user root\n"
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous {anonymous}\npersistence false\n{extra}")
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
 

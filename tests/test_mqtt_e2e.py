@@ -6,14 +6,17 @@ import datetime as dt
 import itertools
 import json
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from broker import Broker, Sub
 from e2e import Proc, start_sim
+from tlsutil import make_certs
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +147,42 @@ def test_meter_link_lost_goes_offline(broker: Broker, sub: Sub, tmp_path: Path) 
         sim.stop()
     sub.wait(lambda: sub.on("tuyameter/bridge/availability")[-1:] == [b"offline"], what="clean shutdown says offline")
     assert sub.on("tuyameter/kitchen/availability")[-1:] == [b"offline"]
+
+
+def test_mqtts_with_ca_and_password(tmp_path: Path) -> None:
+    ca, cert, key = make_certs(tmp_path)
+    pwfile = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pwfile), "meter", "s3cret"], check=True, capture_output=True)
+    tls = Broker(tmp_path, extra=f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\npassword_file {pwfile}\n")
+    url = f"mqtts://meter:s3cret@127.0.0.1:{tls.port}"
+    good = Proc("demo", "--meters", "1", "--speed", "5", "--mqtt", url, "--mqtt-ca", str(ca), "--mqtt-prefix", "good")
+    unverified = Proc("demo", "--meters", "1", "--speed", "5", "--mqtt", url, "--mqtt-prefix", "bad")
+    insecure = Proc("demo", "--meters", "1", "--speed", "5", "--mqtt", url, "--mqtt-insecure", "--mqtt-prefix", "ins")
+    wrong_pw = Proc("demo", "--meters", "1", "--mqtt", url.replace("s3cret", "nope"), "--mqtt-ca", str(ca),
+                    "--mqtt-prefix", "pw")  # fmt: skip
+    seen: list[str] = []
+
+    def watch() -> None:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="tls-watch")
+        c.username_pw_set("meter", "s3cret")
+        c.tls_set(ca_certs=str(ca))
+        c.on_connect = lambda c, u, f, rc, p: c.subscribe("#")
+        c.on_message = lambda c, u, m: seen.append(m.topic)
+        c.connect("127.0.0.1", tls.port)
+        c.loop_start()
+        time.sleep(12)
+        c.loop_stop()
+        c.disconnect()
+
+    try:
+        watch()
+        assert "good/demo1/state" in seen and "ins/demo1/state" in seen
+        assert not any(t.startswith(("bad/", "pw/")) for t in seen)
+        assert any("unreachable" in line for line in unverified.err)
+        assert any("unreachable" in line for line in wrong_pw.err)
+        assert all(p.p.poll() is None for p in (good, unverified, insecure, wrong_pw))  # still retrying, not dead
+        assert not any("s3cret" in line for p in (good, unverified) for line in p.err)  # passwords never logged
+    finally:
+        for p in (good, unverified, insecure, wrong_pw):
+            p.stop()
+        tls.stop()
