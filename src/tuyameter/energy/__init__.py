@@ -1,0 +1,1 @@
+"""Energy accounting: monotonic import/export totals from coarse, resettable meter counters."""
