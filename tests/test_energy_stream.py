@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,10 +37,16 @@ def test_power_cut_reset_keeps_the_total_rising() -> None:
     before = s.total_wh
     assert s.counter(0.0, BIG) is CounterEvent.SUSPECT_DROP
     assert s.total_wh == before
+    # Restarted from 0: the 10 Wh it counted since, plus the 6 Wh fraction the cut took
+    # from the old counter (seen by power integration), are kept.
     assert s.counter(10.0, BIG) is CounterEvent.RESET
-    assert s.total_wh >= before and s.base_wh == 50_010.0
+    assert s.total_wh >= before and s.base_wh == pytest.approx(50_016.0)
     s.counter(20.0, BIG)
-    assert s.base_wh == 50_020.0
+    assert s.base_wh == pytest.approx(50_026.0)
+    s.counter(25_000.0, BIG)
+    assert s.counter(40.0, BIG) is CounterEvent.SUSPECT_DROP
+    assert s.counter(60.0, BIG) is CounterEvent.RESET
+    assert s.base_wh == pytest.approx(50_026.0 + 24_980.0 + 60.0)
 
 
 def test_lone_zero_is_ignored() -> None:

@@ -9,7 +9,7 @@ energy (Wh); the stream keeps a total that
 - never decreases, whatever the counter does;
 - treats a counter that drops as a suspected power cut: one lone low reading that is
   followed by the old level again is a glitch (ignored); a second low reading
-  confirms a reset, and counting continues from the new level;
+  confirms that it restarted from zero, and what it counted since then is added;
 - ignores (and reports) a step larger than the power could have produced.
 """
 
@@ -62,9 +62,14 @@ class CounterStream:
             if self.pending_drop is None:
                 self.pending_drop = counter_wh
                 return CounterEvent.SUSPECT_DROP
-            # Second low reading in a row: the counter really restarted.
-            low, self.pending_drop = self.pending_drop, None
-            self.last_counter = min(low, counter_wh)
+            # Second low reading in a row: the counter really restarted, from zero,
+            # so everything it counted since then is new energy.
+            # What power integration saw since the last step before the cut is energy the
+            # meter's counter lost with its fraction of a step: keep it.
+            self.pending_drop = None
+            self.base_wh += min(self.integrated_wh, self.resolution_wh - _EPS)
+            self.integrated_wh = 0.0
+            self.last_counter = 0.0
             self._accept(counter_wh, max_step_wh)
             return CounterEvent.RESET
         if self.pending_drop is not None:

@@ -20,7 +20,7 @@ _TYPES = {t.name.lower(): t for t in DPType}
 _DP_KEYS = {
     "dp", "name", "type", "scale", "unit", "label", "access", "range", "step", "options", "channel",
     "device_class", "state_class", "entity_category", "ha", "icon", "private", "diagnostic",
-    "lone_zero", "reverse_option", "signed_by", "resets",
+    "lone_zero", "reverse_option", "signed_by", "resets", "counter",
 }  # fmt: skip
 _TOP_KEYS = {
     "name", "description", "manufacturer", "model", "product_ids", "tuyamcu", "channels", "dps",
@@ -110,6 +110,9 @@ def _parse_dp(c: _Ctx, m: LineDict, index: int) -> DPSpec:
     if reverse_option is not None and reverse_option not in options.values():
         raise c.fail(m, "reverse_option", f"{what}: reverse_option {reverse_option!r} is not among its options")
     resets = c.get(m, "resets", list, what, [])
+    counter = c.get(m, "counter", str, what)
+    if counter is not None and counter not in ("forward", "reverse"):
+        raise c.fail(m, "counter", f"{what}: counter must be forward or reverse")
     return DPSpec(
         dp=dp,
         name=name,
@@ -133,6 +136,7 @@ def _parse_dp(c: _Ctx, m: LineDict, index: int) -> DPSpec:
         reverse_option=reverse_option,
         signed_by=c.get(m, "signed_by", str, what),
         resets=tuple(str(x) for x in resets),
+        counter=counter,
     )
 
 

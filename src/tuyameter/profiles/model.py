@@ -35,6 +35,7 @@ class DPSpec:
     reverse_option: str | None = None  # enum direction: the option that means export
     signed_by: str | None = None  # power magnitude: name of its direction DP
     resets: tuple[str, ...] = ()  # button: names it resets
+    counter: str | None = None  # energy counter: "forward" (import) or "reverse" (export)
 
     @property
     def writable(self) -> bool:
