@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
+import time
 from pathlib import Path
 
 from tuyameter.cli.common import CliError, load_profile_arg, run_async
@@ -16,6 +18,7 @@ from tuyameter.gateway.types import Output
 from tuyameter.mqtt.output import MqttOutput
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
 from tuyameter.profiles.model import Profile
+from tuyameter.store.sqlite import SqliteStore, default_db_path
 from tuyameter.transport.links import LinkError, parse_link_url
 from tuyameter.util.yamlfile import YamlFileError
 
@@ -34,6 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--baud", type=int, help="line speed (default: the profile's; ?baud=N in the URL also works)")
     p.add_argument("--wifi-state", type=int, choices=range(6), help="Wi-Fi state to announce (default: profile's, 4)")
     p.add_argument("--duration", type=float, help="stop after S seconds (default: until Ctrl-C)")
+    p.add_argument("--db", help=f"SQLite file for energy and history (default {default_db_path()})")
+    p.add_argument("--no-store", action="store_true", help="keep nothing on disk (totals restart from the meter's)")
+    p.add_argument("--keep-days", type=float, default=90, help="days of raw readings to keep (aggregates: forever)")
     _output_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -47,6 +53,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--duration", type=float, help="stop after S seconds (default: until Ctrl-C)")
     d.add_argument("--speed", type=float, default=30.0, help="time acceleration (default 30)")
     d.add_argument("--quirk", action="append", default=[], metavar="NAME[=N]", help="emulator quirk for all meters")
+    d.add_argument("--db", default=":memory:", help="SQLite file to keep the demo's history in (default: memory)")
+    d.add_argument("--keep-days", type=float, default=90, help=argparse.SUPPRESS)
     _output_options(d, default_every=1.0)
     d.set_defaults(func=cmd_demo)
 
@@ -99,7 +107,8 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
                 raise CliError(f"meter {m.id}: late_direction channel {ch!r} is not one of {profiles[m.id].channels}")
     console = ConsoleOutput(profiles, as_json=args.json, every=args.every, include_private=args.all)
     outputs: list[Output] = [console]
-    runners = [MeterRunner(m, profiles[m.id], outputs) for m in cfg.meters]
+    store = None if getattr(args, "no_store", False) else open_store(args.db)
+    runners = [MeterRunner(m, profiles[m.id], outputs, store=store) for m in cfg.meters]
     by_id = {r.cfg.id: r for r in runners}
     tasks = [asyncio.ensure_future(r.run()) for r in runners]
     mqtt_settings = mqtt_from_args(args) or cfg.mqtt
@@ -112,6 +121,8 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         )
         outputs.append(mqtt)
         tasks.append(asyncio.ensure_future(mqtt.run()))
+    if store is not None:
+        tasks.append(asyncio.ensure_future(_retention(store, args.keep_days)))
     try:
         await asyncio.gather(*tasks)
     finally:
@@ -125,7 +136,23 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
             else:
                 text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in diag.items() if k != "online")
                 print(f"{r.cfg.id}: {text}", file=sys.stderr, flush=True)
+        if store is not None:
+            store.close()
     return 0
+
+
+def open_store(path: str | None) -> SqliteStore:
+    target = path or str(default_db_path())
+    try:
+        return SqliteStore(target)
+    except (OSError, sqlite3.Error) as e:
+        raise CliError(f"cannot open the store {target}: {e}") from None
+
+
+async def _retention(store: SqliteStore, keep_days: float) -> None:
+    while True:
+        store.purge_readings(time.time() - keep_days * 86400)
+        await asyncio.sleep(3600)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

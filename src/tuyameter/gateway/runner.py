@@ -12,10 +12,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tuyameter.energy.accountant import MAX_CHANNEL_W, Accountant
 from tuyameter.gateway.types import MeterStatus, MeterUpdate, Output
 from tuyameter.meter import MeterOptions, MeterState
 from tuyameter.profiles.model import Profile, Value
-from tuyameter.transport.links import Link, LinkError, open_link
+from tuyameter.store.base import Store
+from tuyameter.transport.links import Link, LinkError, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
 from tuyameter.tuyamcu.dp import DPRecord
@@ -43,6 +45,14 @@ class WriteRefused(ValueError):
     """A write that the profile does not allow (read-only, out of range, unknown)."""
 
 
+def _time_scale(url: str) -> float:
+    try:
+        lu = parse_link_url(url)
+        return max(1.0, float(lu.params.get("speed", ["1"])[-1])) if lu.kind == "sim" else 1.0
+    except (LinkError, ValueError):
+        return 1.0
+
+
 def now_local() -> dt.datetime:
     return dt.datetime.now().astimezone()
 
@@ -56,6 +66,7 @@ class MeterRunner:
         *,
         clock: Callable[[], dt.datetime] = now_local,
         reconnect_max: float = 10.0,
+        store: Store | None = None,
     ) -> None:
         self.cfg, self.profile, self.outputs, self.clock = cfg, profile, outputs, clock
         self.reconnect_max = reconnect_max
@@ -65,6 +76,11 @@ class MeterRunner:
             local_time=dt.datetime.now,
         )
         self.meter = MeterState(profile, MeterOptions(frozenset(cfg.late_direction), cfg.suppress_lone_zeros))
+        self.store = store
+        saved = store.load_state(cfg.id) if store is not None else None
+        self.accountant = Accountant.from_dict(profile, saved) if saved else Accountant(profile)
+        # An emulator running faster than real time moves its counters faster too.
+        self.accountant.max_channel_w = MAX_CHANNEL_W * _time_scale(cfg.url)
         self.online = False
         self.link: Link | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -150,6 +166,9 @@ class MeterRunner:
             "writes_ok": s.writes_ok,
             "writes_failed": s.writes_failed,
             "lone_zeros_suppressed": m.lone_zeros_suppressed,
+            "counter_resets": self.accountant.counts.get("reset", 0),
+            "counter_glitches": self.accountant.counts.get("lone_zero", 0),
+            "implausible_jumps": self.accountant.counts.get("implausible_jump", 0),
             "unknown_dps": m.unknown_dps,
             "seconds_since_report": age,
             "heard_from_mcu": last is not None,
@@ -209,13 +228,24 @@ class MeterRunner:
     async def _flush(self) -> None:
         self._burst_start = None
         changed, self._changed = self._changed, set()
-        u = MeterUpdate(
-            self.cfg.id,
-            self.clock(),
-            self.meter.snapshot(),
-            frozenset(changed),
-            {k: v for k, v in self.meter.values.items() if k not in self.meter.snapshot()},
-        )
+        now = self.clock()
+        values = self.meter.snapshot()
+        private = {k: v for k, v in self.meter.values.items() if k not in values}
+        # The energy names carry the accountant's monotonic totals; the meter's own
+        # counters stay available as <name>_meter.
+        ts = now.timestamp()
+        for e in self.accountant.update(ts, self.meter.values):
+            log.warning("%s: %s %s (meter counter %.2f kWh, total kept at %.3f kWh)",
+                        self.cfg.id, e.name, e.event.value, e.counter_kwh, e.total_kwh)  # fmt: skip
+        for name, total in self.accountant.totals_kwh().items():
+            if name in values:
+                values[f"{name}_meter"] = values[name]
+                values[name] = round(total, 3)
+                changed.add(name)
+        if self.store is not None:
+            totals_wh = {n: s.total_wh for n, s in self.accountant.streams.items() if s.last_counter is not None}
+            self.store.record(self.cfg.id, ts, values | private, totals_wh, self.accountant.to_dict())
+        u = MeterUpdate(self.cfg.id, now, values, frozenset(changed), private)
         self.updates += 1
         for out in self.outputs:
             await out.update(u)

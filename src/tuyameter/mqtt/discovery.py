@@ -111,6 +111,17 @@ def dp_component(settings: MqttSettings, meter: str, spec: DPSpec) -> dict[str, 
     return c
 
 
+def meter_counter_component(meter: str, spec: DPSpec) -> dict[str, Any]:
+    """The meter's own counter, kept as a diagnostic beside the gateway's monotonic total."""
+    key = f"{spec.name}_meter"
+    c = _base(meter, "sensor", key, f"{spec.label or spec.name} (meter's counter)")
+    c["value_template"] = f"{{{{ value_json.{key} }}}}"
+    _measurement(c, "energy", "total", spec.unit)
+    c["entity_category"] = "diagnostic"
+    c["enabled_by_default"] = False
+    return c
+
+
 def computed_component(meter: str, comp: Computed) -> dict[str, Any]:
     c = _base(meter, "sensor", comp.name, comp.label)
     c["value_template"] = f"{{{{ value_json.{comp.name} }}}}"
@@ -149,6 +160,9 @@ def device_config(settings: MqttSettings, meter: str, profile: Profile) -> dict[
         c = dp_component(settings, meter, spec)
         if c is not None:
             cmps[spec.name] = c
+    for spec in profile.dps:
+        if spec.counter:
+            cmps[f"{spec.name}_meter"] = meter_counter_component(meter, spec)
     for comp in profile.computed:
         cmps[comp.name] = computed_component(meter, comp)
     cmps.update(diagnostic_components(settings, meter))
@@ -177,5 +191,6 @@ def state_document(profile: Profile, values: Mapping[str, object]) -> dict[str, 
     """Every exposed name with its value (null while unknown), so templates never miss a key."""
     doc: dict[str, object] = {d.name: None for d in profile.dps}
     doc.update({c.name: None for c in profile.computed})
+    doc.update({f"{d.name}_meter": None for d in profile.dps if d.counter})
     doc.update(values)
     return doc

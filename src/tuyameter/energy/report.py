@@ -1,0 +1,74 @@
+"""Energy per hour, day or month in a time zone, from the store's 15-minute buckets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from tuyameter.store.base import EnergyRow
+
+PERIODS = ("hour", "day", "month")
+
+
+@dataclass
+class Period:
+    meter: str
+    start: dt.datetime  # local, tz-aware
+    kwh: dict[str, float] = field(default_factory=dict)  # name → kWh, plus net_* entries
+    hours: float = 0.0  # length of the period in hours (23 or 25 on DST days)
+
+    @property
+    def label(self) -> str:
+        if self.hours and self.hours < 2:
+            return self.start.strftime("%Y-%m-%d %H:00 %Z")
+        return self.start.strftime("%Y-%m-%d") if self.hours < 24 * 28 else self.start.strftime("%Y-%m")
+
+
+def period_start(t: dt.datetime, by: str) -> dt.datetime:
+    if by == "hour":
+        return t.replace(minute=0, second=0, microsecond=0)
+    if by == "day":
+        return t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_start(start: dt.datetime, by: str, tz: dt.tzinfo) -> dt.datetime:
+    naive = start.replace(tzinfo=None)
+    if by == "hour":
+        # Step in UTC so repeated/skipped local hours at DST changes stay distinct.
+        return (start.astimezone(dt.UTC) + dt.timedelta(hours=1)).astimezone(tz)
+    if by == "day":
+        nxt = naive + dt.timedelta(days=1)
+    else:
+        nxt = (naive.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return nxt.replace(tzinfo=tz)
+
+
+def aggregate(rows: Iterable[EnergyRow], by: str, tz: dt.tzinfo | str) -> list[Period]:
+    """Sum buckets into local periods; add ``net_<x>`` = forward − reverse where both exist."""
+    if by not in PERIODS:
+        raise ValueError(f"by must be one of {', '.join(PERIODS)}")
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    periods: dict[tuple[str, dt.datetime], Period] = {}
+    for r in rows:
+        local = dt.datetime.fromtimestamp(r.bucket_start, zone)
+        start = period_start(local, by)
+        if by == "hour":
+            start = local.replace(minute=0, second=0, microsecond=0, fold=local.fold)
+        key = (r.meter, start.astimezone(dt.UTC))
+        p = periods.get(key)
+        if p is None:
+            p = periods[key] = Period(r.meter, start)
+            end = _next_start(start, by, zone)
+            p.hours = (end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds() / 3600
+        p.kwh[r.name] = p.kwh.get(r.name, 0.0) + r.wh / 1000.0
+    out = sorted(periods.values(), key=lambda p: (p.meter, p.start.astimezone(dt.UTC)))
+    for p in out:
+        for name in list(p.kwh):
+            if name.startswith("energy_forward"):
+                rev = name.replace("energy_forward", "energy_reverse", 1)
+                p.kwh["net" + name[len("energy_forward") :]] = p.kwh[name] - p.kwh.get(rev, 0.0)
+        p.kwh = {k: round(v, 6) for k, v in sorted(p.kwh.items())}
+    return out

@@ -1,0 +1,151 @@
+"""SQLite store (WAL): the embedded default.
+
+Each reading is one transaction that writes the raw reading, adds the energy that
+flowed since the previous reading to its 15-minute buckets and saves the
+accountant's state, so a crash loses at most the reading being written and a
+restart continues the totals exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tuyameter.store.base import BUCKET_S, EnergyRow
+
+MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE meter (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,           -- accountant state, JSON
+        last_ts REAL NOT NULL,
+        last_totals TEXT NOT NULL      -- name → total Wh at last_ts, JSON
+    );
+    CREATE TABLE reading (
+        meter TEXT NOT NULL,
+        ts REAL NOT NULL,
+        data TEXT NOT NULL             -- the update's values, JSON
+    );
+    CREATE INDEX reading_meter_ts ON reading (meter, ts);
+    CREATE TABLE energy (
+        meter TEXT NOT NULL,
+        name TEXT NOT NULL,
+        bucket REAL NOT NULL,          -- start of a 15-minute bucket, epoch s UTC
+        wh REAL NOT NULL,
+        PRIMARY KEY (meter, name, bucket)
+    ) WITHOUT ROWID;
+    """,
+]
+
+
+def default_db_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "tuyameter" / "tuyameter.db"
+
+
+def split_into_buckets(t0: float, t1: float, wh: float) -> list[tuple[float, float]]:
+    """Spread energy that flowed evenly over [t0, t1] across the buckets it touches."""
+    if wh <= 0:
+        return []
+    if t1 <= t0:
+        return [(t1 - t1 % BUCKET_S, wh)]
+    out = []
+    t = t0
+    while t < t1:
+        b = t - t % BUCKET_S
+        nxt = min(b + BUCKET_S, t1)
+        out.append((b, wh * (nxt - t) / (t1 - t0)))
+        t = nxt
+    return out
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        (version,) = self.db.execute("PRAGMA user_version").fetchone()
+        for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in filter(None, (s.strip() for s in script.split(";"))):
+                    self.db.execute(stmt)
+                self.db.execute(f"PRAGMA user_version = {i}")
+                self.db.execute("COMMIT")
+            except Exception:
+                self.db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def load_state(self, meter: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT state FROM meter WHERE id = ?", (meter,)).fetchone()
+        return dict(json.loads(row[0])) if row else None
+
+    def record(
+        self,
+        meter: str,
+        ts: float,
+        values: Mapping[str, object],
+        totals_wh: Mapping[str, float],
+        state: Mapping[str, Any],
+    ) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT last_ts, last_totals FROM meter WHERE id = ?", (meter,)).fetchone()
+            if row is not None:
+                last_ts, last_totals = float(row[0]), json.loads(row[1])
+                for name, total in totals_wh.items():
+                    prev = last_totals.get(name)
+                    if prev is None:
+                        continue
+                    for bucket, wh in split_into_buckets(last_ts, ts, total - prev):
+                        db.execute(
+                            "INSERT INTO energy (meter, name, bucket, wh) VALUES (?, ?, ?, ?) "
+                            "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = wh + excluded.wh",
+                            (meter, name, bucket, wh),
+                        )
+            db.execute("INSERT INTO reading (meter, ts, data) VALUES (?, ?, ?)", (meter, ts, json.dumps(values)))
+            db.execute(
+                "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
+                "last_totals = excluded.last_totals",
+                (meter, json.dumps(dict(state)), ts, json.dumps(dict(totals_wh))),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def energy_rows(self, meter: str | None, start: float, end: float) -> list[EnergyRow]:
+        q = "SELECT meter, name, bucket, wh FROM energy WHERE bucket >= ? AND bucket < ?"
+        args: list[object] = [start, end]
+        if meter is not None:
+            q += " AND meter = ?"
+            args.append(meter)
+        return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in self.db.execute(q + " ORDER BY bucket", args)]
+
+    def meters(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM meter ORDER BY id")]
+
+    def purge_readings(self, before: float) -> int:
+        cur = self.db.execute("DELETE FROM reading WHERE ts < ?", (before,))
+        return int(cur.rowcount)
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,77 @@
+"""Energy end to end: gateway SIGKILL and restart, the store stays sound, reports by day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from e2e import Proc, run_cli, start_sim
+from tuyameter.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.slow
+NAMES = ("energy_forward_a", "energy_reverse_b", "energy_forward_total")
+
+
+def test_sigkill_and_restart_continue_the_totals(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    sim, path = start_sim("--pty", "--quiet", "--speed", "60", "--start", "11:00", "--report-rate", "3")
+    try:
+        gw = Proc("run", path, "--db", str(db), "--json", "--id", "house")
+        gw.wait_line(lambda s: s.startswith("{"), timeout=15)
+        time.sleep(6)
+        gw.stop(signal.SIGKILL)
+        before = gw.json_lines()[-1]["values"]
+        assert before["energy_forward_a"] > 0 and "energy_forward_a_meter" in before
+        con = sqlite3.connect(db)
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
+        gw2 = Proc("run", path, "--db", str(db), "--json", "--id", "house")
+        try:
+            gw2.wait_line(lambda s: s.startswith("{"), timeout=15)
+            time.sleep(4)
+            after = gw2.json_lines()
+        finally:
+            gw2.stop()
+        first = after[0]["values"]
+        for n in NAMES:
+            assert first[n] >= before[n], n  # continues, never backwards
+            assert first[n] - before[n] < 0.5  # and does not jump (60× time: ~15 s of real gap)
+        assert all(a["values"][n] <= b["values"][n] for a, b in itertools.pairwise(after) for n in NAMES)
+    finally:
+        sim.stop()
+    r = run_cli("energy", "--db", str(db), "--by", "hour", "--json")
+    hours = [json.loads(s) for s in r.stdout.splitlines()]
+    assert hours and hours[-1]["meter"] == "house" and hours[-1]["kwh"]["energy_forward_a"] > 0
+
+
+def test_energy_cli_sums_a_dst_day_in_its_zone(tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    s = SqliteStore(db)
+    zone = ZoneInfo("Europe/Berlin")
+    t = dt.datetime(2026, 10, 24, 12, tzinfo=zone).timestamp()
+    end = dt.datetime(2026, 10, 26, 12, tzinfo=zone).timestamp()
+    total = 0.0
+    while t <= end:  # 400 W all the time: 100 Wh per 15 minutes
+        s.record("m", t, {}, {"energy_forward_total": total}, {})
+        t += 900
+        total += 100.0
+    s.close()
+    r = run_cli(
+        "energy", "--db", str(db), "--tz", "Europe/Berlin", "--from", "2026-10-25", "--to", "2026-10-25", "--json"
+    )
+    (day,) = [json.loads(x) for x in r.stdout.splitlines()]
+    assert day["hours"] == 25 and day["kwh"]["energy_forward_total"] == pytest.approx(10.0)
+    r = run_cli("energy", "--db", str(db), "--tz", "Europe/Berlin", "--from", "2026-10-25", "--to", "2026-10-25",
+                "--by", "hour", "--csv")  # fmt: skip
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("meter,period,start,hours") and len(lines) == 26
+    human = run_cli("energy", "--db", str(db), "--tz", "Europe/Berlin", "--from", "2026-10-24", "--to", "2026-10-26")
+    assert "2026-10-25" in human.stdout and "10.000" in human.stdout
