@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tuyameter.energy.report import aggregate
-from tuyameter.store.base import BUCKET_S, EnergyRow
-from tuyameter.store.sqlite import MIGRATIONS, SqliteStore, split_into_buckets
+from tuyameter.store.base import BUCKET_S, EnergyRow, split_into_buckets
+from tuyameter.store.sqlite import MIGRATIONS, SqliteStore
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

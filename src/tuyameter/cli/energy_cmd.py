@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tuyameter.cli.common import CliError, emit_json
 from tuyameter.energy.report import PERIODS, aggregate
-from tuyameter.store.sqlite import SqliteStore, default_db_path
+from tuyameter.store import default_db_path, is_postgres, open_store
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("energy", help="energy per hour, day or month from the store")
-    p.add_argument("--db", help=f"SQLite file (default {default_db_path()})")
+    p.add_argument("--db", help=f"SQLite file or postgresql:// URL (default {default_db_path()})")
     p.add_argument("--meter", help="one meter (default: all)")
     p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: 7 days ago)")
     p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day, inclusive (default: today)")
@@ -49,14 +49,17 @@ def _day(text: str | None, default: dt.date, zone: dt.tzinfo) -> dt.datetime:
 
 def cmd_energy(args: argparse.Namespace) -> int:
     zone = _zone(args.tz)
-    path = Path(args.db) if args.db else default_db_path()
-    if not path.exists():
-        raise CliError(f"no store at {path} (the gateway creates it; see --db)")
+    target = args.db or str(default_db_path())
+    if not is_postgres(target) and not Path(target).exists():
+        raise CliError(f"no store at {target} (the gateway creates it; see --db)")
     today = dt.datetime.now(zone).date()
     start = _day(args.start, today - dt.timedelta(days=7), zone)
     end = _day(args.end, today, zone) + dt.timedelta(days=1)
     end = end.replace(tzinfo=None).replace(tzinfo=zone)  # local midnight after the last day
-    store = SqliteStore(path)
+    try:
+        store = open_store(target)
+    except Exception as e:
+        raise CliError(f"cannot open the store {target}: {e}") from None
     try:
         rows = store.energy_rows(args.meter, start.timestamp(), end.timestamp())
     finally:

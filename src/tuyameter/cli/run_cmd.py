@@ -18,7 +18,7 @@ from tuyameter.gateway.types import Output
 from tuyameter.mqtt.output import MqttOutput
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
 from tuyameter.profiles.model import Profile
-from tuyameter.store.sqlite import SqliteStore, default_db_path
+from tuyameter.store import Store, default_db_path, open_store
 from tuyameter.transport.links import LinkError, parse_link_url
 from tuyameter.util.yamlfile import YamlFileError
 
@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--baud", type=int, help="line speed (default: the profile's; ?baud=N in the URL also works)")
     p.add_argument("--wifi-state", type=int, choices=range(6), help="Wi-Fi state to announce (default: profile's, 4)")
     p.add_argument("--duration", type=float, help="stop after S seconds (default: until Ctrl-C)")
-    p.add_argument("--db", help=f"SQLite file for energy and history (default {default_db_path()})")
+    p.add_argument(
+        "--db", help=f"SQLite file or postgresql:// URL for energy and history (default {default_db_path()})"
+    )
     p.add_argument("--no-store", action="store_true", help="keep nothing on disk (totals restart from the meter's)")
     p.add_argument("--keep-days", type=float, default=90, help="days of raw readings to keep (aggregates: forever)")
     _output_options(p)
@@ -107,7 +109,7 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
                 raise CliError(f"meter {m.id}: late_direction channel {ch!r} is not one of {profiles[m.id].channels}")
     console = ConsoleOutput(profiles, as_json=args.json, every=args.every, include_private=args.all)
     outputs: list[Output] = [console]
-    store = None if getattr(args, "no_store", False) else open_store(args.db)
+    store = None if getattr(args, "no_store", False) else open_store_arg(args.db)
     runners = [MeterRunner(m, profiles[m.id], outputs, store=store) for m in cfg.meters]
     by_id = {r.cfg.id: r for r in runners}
     tasks = [asyncio.ensure_future(r.run()) for r in runners]
@@ -141,15 +143,14 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def open_store(path: str | None) -> SqliteStore:
-    target = path or str(default_db_path())
+def open_store_arg(path: str | None) -> Store:
     try:
-        return SqliteStore(target)
-    except (OSError, sqlite3.Error) as e:
-        raise CliError(f"cannot open the store {target}: {e}") from None
+        return open_store(path)
+    except (OSError, sqlite3.Error, RuntimeError, ValueError) as e:
+        raise CliError(f"cannot open the store {path or default_db_path()}: {e}") from None
 
 
-async def _retention(store: SqliteStore, keep_days: float) -> None:
+async def _retention(store: Store, keep_days: float) -> None:
     while True:
         store.purge_readings(time.time() - keep_days * 86400)
         await asyncio.sleep(3600)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tuyameter.store.base import BUCKET_S, EnergyRow
+from tuyameter.store.base import EnergyRow, energy_deltas
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -46,22 +46,6 @@ MIGRATIONS: list[str] = [
 def default_db_path() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
     return Path(base) / "tuyameter" / "tuyameter.db"
-
-
-def split_into_buckets(t0: float, t1: float, wh: float) -> list[tuple[float, float]]:
-    """Spread energy that flowed evenly over [t0, t1] across the buckets it touches."""
-    if wh <= 0:
-        return []
-    if t1 <= t0:
-        return [(t1 - t1 % BUCKET_S, wh)]
-    out = []
-    t = t0
-    while t < t1:
-        b = t - t % BUCKET_S
-        nxt = min(b + BUCKET_S, t1)
-        out.append((b, wh * (nxt - t) / (t1 - t0)))
-        t = nxt
-    return out
 
 
 class SqliteStore:
@@ -109,17 +93,12 @@ class SqliteStore:
         try:
             row = db.execute("SELECT last_ts, last_totals FROM meter WHERE id = ?", (meter,)).fetchone()
             if row is not None:
-                last_ts, last_totals = float(row[0]), json.loads(row[1])
-                for name, total in totals_wh.items():
-                    prev = last_totals.get(name)
-                    if prev is None:
-                        continue
-                    for bucket, wh in split_into_buckets(last_ts, ts, total - prev):
-                        db.execute(
-                            "INSERT INTO energy (meter, name, bucket, wh) VALUES (?, ?, ?, ?) "
-                            "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = wh + excluded.wh",
-                            (meter, name, bucket, wh),
-                        )
+                for name, bucket, wh in energy_deltas(float(row[0]), json.loads(row[1]), ts, totals_wh):
+                    db.execute(
+                        "INSERT INTO energy (meter, name, bucket, wh) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = wh + excluded.wh",
+                        (meter, name, bucket, wh),
+                    )
             db.execute("INSERT INTO reading (meter, ts, data) VALUES (?, ?, ?)", (meter, ts, json.dumps(values)))
             db.execute(
                 "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (?, ?, ?, ?) "
@@ -138,7 +117,10 @@ class SqliteStore:
         if meter is not None:
             q += " AND meter = ?"
             args.append(meter)
-        return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in self.db.execute(q + " ORDER BY bucket", args)]
+        return [
+            EnergyRow(m, n, float(b), float(w))
+            for m, n, b, w in self.db.execute(q + " ORDER BY bucket, meter, name", args)
+        ]
 
     def meters(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM meter ORDER BY id")]

@@ -1,0 +1,130 @@
+"""PostgreSQL store, for fleets: many gateways can write into one database.
+
+Each meter's row is locked for the duration of its reading's transaction, so two
+gateways never interleave one meter's energy. When the TimescaleDB extension is
+available, raw readings go into a hypertable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+
+from tuyameter.store.base import EnergyRow, energy_deltas
+
+MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE meter (
+        id TEXT PRIMARY KEY,
+        state JSONB NOT NULL,
+        last_ts DOUBLE PRECISION NOT NULL,
+        last_totals JSONB NOT NULL
+    );
+    CREATE TABLE reading (
+        meter TEXT NOT NULL,
+        ts TIMESTAMPTZ NOT NULL,
+        data JSONB NOT NULL
+    );
+    CREATE INDEX reading_meter_ts ON reading (meter, ts);
+    CREATE TABLE energy (
+        meter TEXT NOT NULL,
+        name TEXT NOT NULL,
+        bucket DOUBLE PRECISION NOT NULL,
+        wh DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (meter, name, bucket)
+    );
+    """,
+]
+
+
+class PostgresStore:
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.db = psycopg.connect(dsn, autocommit=True)
+        self.timescale = False
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.db.transaction():
+            self.db.execute("SELECT pg_advisory_xact_lock(72873)")  # one migrator at a time
+            self.db.execute("CREATE TABLE IF NOT EXISTS tuyameter_schema (version INTEGER NOT NULL)")
+            row = self.db.execute("SELECT version FROM tuyameter_schema").fetchone()
+            version = row[0] if row else 0
+            if row is None:
+                self.db.execute("INSERT INTO tuyameter_schema VALUES (0)")
+            for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for stmt in filter(None, (s.strip() for s in script.split(";"))):
+                    self.db.execute(stmt.encode())
+                if i == 1:
+                    self._maybe_timescale()
+                self.db.execute("UPDATE tuyameter_schema SET version = %s", (i,))
+        self.timescale = bool(self.db.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone())
+
+    def _maybe_timescale(self) -> None:
+        if self.db.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone():
+            self.db.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            self.db.execute("SELECT create_hypertable('reading', 'ts', migrate_data => true)")
+
+    @property
+    def schema_version(self) -> int:
+        row = self.db.execute("SELECT version FROM tuyameter_schema").fetchone()
+        return int(row[0]) if row else 0
+
+    def load_state(self, meter: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT state FROM meter WHERE id = %s", (meter,)).fetchone()
+        return dict(row[0]) if row else None
+
+    def record(
+        self,
+        meter: str,
+        ts: float,
+        values: Mapping[str, object],
+        totals_wh: Mapping[str, float],
+        state: Mapping[str, Any],
+    ) -> None:
+        with self.db.transaction():
+            row = self.db.execute(
+                "SELECT last_ts, last_totals FROM meter WHERE id = %s FOR UPDATE", (meter,)
+            ).fetchone()
+            if row is not None:
+                deltas = energy_deltas(float(row[0]), row[1], ts, totals_wh)
+                if deltas:
+                    with self.db.cursor() as cur:
+                        cur.executemany(
+                            "INSERT INTO energy (meter, name, bucket, wh) VALUES (%s, %s, %s, %s) "
+                            "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = energy.wh + excluded.wh",
+                            [(meter, n, b, w) for n, b, w in deltas],
+                        )
+            self.db.execute(
+                "INSERT INTO reading (meter, ts, data) VALUES (%s, to_timestamp(%s), %s)",
+                (meter, ts, json.dumps(values)),
+            )
+            self.db.execute(
+                "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
+                "last_totals = excluded.last_totals",
+                (meter, json.dumps(dict(state)), ts, json.dumps(dict(totals_wh))),
+            )
+
+    def energy_rows(self, meter: str | None, start: float, end: float) -> list[EnergyRow]:
+        q = "SELECT meter, name, bucket, wh FROM energy WHERE bucket >= %s AND bucket < %s"
+        args: list[object] = [start, end]
+        if meter is not None:
+            q += " AND meter = %s"
+            args.append(meter)
+        rows = self.db.execute((q + " ORDER BY bucket, meter, name").encode(), args).fetchall()
+        return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in rows]
+
+    def meters(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM meter ORDER BY id").fetchall()]
+
+    def purge_readings(self, before: float) -> int:
+        cur = self.db.execute("DELETE FROM reading WHERE ts < to_timestamp(%s)", (before,))
+        return int(cur.rowcount)
+
+    def close(self) -> None:
+        self.db.close()
