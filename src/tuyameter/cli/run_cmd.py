@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--no-store", action="store_true", help="keep nothing on disk (totals restart from the meter's)")
     p.add_argument("--keep-days", type=float, default=90, help="days of raw readings to keep (aggregates: forever)")
+    p.add_argument("--time-scale", type=float, help="the emulator's --speed, when running against 'tuyameter sim'")
     _output_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -174,6 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             suppress_lone_zeros=args.suppress_lone_zeros,
             baud=args.baud,
             wifi_state=args.wifi_state,
+            time_scale=args.time_scale,
         )
         cfg = GatewayConfig([meter], args.profile_dir)
     return run_async(run_gateway(cfg, args), args.duration)

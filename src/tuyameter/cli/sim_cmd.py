@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 
 from tuyameter.cli.common import CliError, run_async
 from tuyameter.emulator.factory import EMULATORS, EmulatorSpec, build_emulator
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run an emulated meter on a pty or TCP port",
         description="Run an emulated meter (the MCU side). The first line of output is the endpoint to "
         "connect to (/dev/pts/N, the --link path, or socket://HOST:PORT).",
-        epilog=f"Quirks: {quirk_help}",
+        epilog=f"Quirks: {quirk_help}. Send SIGUSR1 to cut the power once (kill -USR1 PID).",
     )
     p.add_argument("model", choices=EMULATORS)
     where = p.add_mutually_exclusive_group()
@@ -46,6 +47,13 @@ def _truth(emu: Pj1103aEmulator, state: MeterState) -> dict[str, object]:
     state.apply(emu.last_truth)
     vals: dict[str, object] = dict(state.snapshot())
     vals["report_rate"] = emu.report_rate
+    tr = emu.last_truth_energy
+    vals["truth_kwh"] = {
+        "energy_forward_a": tr.fwd_a / 1000, "energy_reverse_a": tr.rev_a / 1000,
+        "energy_forward_b": tr.fwd_b / 1000, "energy_reverse_b": tr.rev_b / 1000,
+        "energy_forward_total": tr.total_fwd / 1000, "energy_reverse_total": tr.total_rev / 1000,
+    }  # fmt: skip
+    vals["power_cycles"] = emu.power_cycles
     return vals
 
 
@@ -80,6 +88,9 @@ async def _serve(args: argparse.Namespace) -> int:
         q = ", ".join(emu.quirks.names) or "none"
         print(f"# PJ-1103A emulator at {args.baud} baud, report every {emu.report_rate} s, speed ×{args.speed:g}, "
               f"quirks: {q}. Ctrl-C stops.", flush=True)  # fmt: skip
+    loop = asyncio.get_running_loop()
+    # kill -USR1 <pid> cuts the power now (the MCU restarts; with counter-reset its counters too).
+    loop.add_signal_handler(signal.SIGUSR1, lambda: emu.power_cycle(loop.time()))
     serve_task = asyncio.ensure_future(server.serve(stop))
     state = MeterState(find_profile("pj1103a"))
     cycles = 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tuyameter.emulator.physics import ChannelSample, Grid, HouseLoad, SolarInverter
 from tuyameter.emulator.quirks import Quirks
@@ -88,6 +88,7 @@ class Pj1103aEmulator:
         self.boots = 0
         self.power_cycles = 0
         self.last_truth: list[DPRecord] = []
+        self.last_truth_energy = Counters()
         self._prev_direction: dict[str, int | None] = {"a": None, "b": None}
         self.running = True
         self._booting_until: float | None = None
@@ -261,6 +262,7 @@ class Pj1103aEmulator:
             truth.append(rec)
             self._report([rec])
         self.last_truth = truth
+        self.last_truth_energy = replace(self.truth)  # true energy as of this cycle
 
     def state_records(self) -> list[DPRecord]:
         """Every DP with its current value, as a 0x08 query answers."""

@@ -50,8 +50,11 @@ class CounterStream:
             self.integrated_wh += wh
         self._refresh()
 
-    def counter(self, counter_wh: float, max_step_wh: float) -> CounterEvent:
-        """A counter reading; ``max_step_wh`` is the most energy that can have flowed since the last one."""
+    def counter(self, counter_wh: float, max_step_wh: float, restarted: bool = False) -> CounterEvent:
+        """A counter reading; ``max_step_wh`` is the most energy that can have flowed since the last one.
+
+        ``restarted``: the MCU restarted since the last reading, so a lower counter is a reset.
+        """
         if self.last_counter is None:
             self.last_counter = counter_wh
             if self.base_wh == 0 and self.shown_wh == 0:
@@ -59,11 +62,12 @@ class CounterStream:
             self._refresh()
             return CounterEvent.FIRST
         if counter_wh < self.last_counter - _EPS:
-            if self.pending_drop is None:
+            if self.pending_drop is None and counter_wh <= _EPS and not restarted:
+                # A zero out of the blue may be a glitch: wait for the next reading.
                 self.pending_drop = counter_wh
                 return CounterEvent.SUSPECT_DROP
-            # Second low reading in a row: the counter really restarted, from zero,
-            # so everything it counted since then is new energy.
+            # A restart, a second low reading, or a drop to a non-zero value: the counter
+            # really restarted, from zero, so everything it counted since then is new energy.
             # What power integration saw since the last step before the cut is energy the
             # meter's counter lost with its fraction of a step: keep it.
             self.pending_drop = None

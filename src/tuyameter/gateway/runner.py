@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tuyameter.energy.accountant import MAX_CHANNEL_W, Accountant
+from tuyameter.energy.accountant import Accountant
 from tuyameter.gateway.types import MeterStatus, MeterUpdate, Output
 from tuyameter.meter import MeterOptions, MeterState
 from tuyameter.profiles.model import Profile, Value
@@ -39,6 +39,7 @@ class MeterConfig:
     suppress_lone_zeros: bool = False
     wifi_state: int | None = None
     heartbeat_interval: float = 10.0
+    time_scale: float | None = None  # an emulator's --speed; default: from a sim:// URL, else 1
 
 
 class WriteRefused(ValueError):
@@ -80,7 +81,7 @@ class MeterRunner:
         saved = store.load_state(cfg.id) if store is not None else None
         self.accountant = Accountant.from_dict(profile, saved) if saved else Accountant(profile)
         # An emulator running faster than real time moves its counters faster too.
-        self.accountant.max_channel_w = MAX_CHANNEL_W * _time_scale(cfg.url)
+        self.accountant.time_scale = cfg.time_scale or _time_scale(cfg.url)
         self.online = False
         self.link: Link | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,6 +90,7 @@ class MeterRunner:
         self._burst_start: float | None = None
         self._last_dp: float = 0.0
         self._last_dp_any: float | None = None
+        self._mcu_restarted = False
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
         self.updates = 0
         self.link_ready = asyncio.Event()
@@ -220,6 +222,7 @@ class MeterRunner:
                 await self._status(False, f"link down: {e.reason}")
             elif isinstance(e, ev.McuRestarted):
                 log.warning("%s: MCU restarted", self.cfg.id)
+                self._mcu_restarted = True
             elif isinstance(e, ev.WriteResult):
                 fut = self._writes.pop(e.write_id, None)
                 if fut is not None and not fut.done():
@@ -234,7 +237,8 @@ class MeterRunner:
         # The energy names carry the accountant's monotonic totals; the meter's own
         # counters stay available as <name>_meter.
         ts = now.timestamp()
-        for e in self.accountant.update(ts, self.meter.values):
+        restarted, self._mcu_restarted = self._mcu_restarted, False
+        for e in self.accountant.update(ts, self.meter.values, restarted):
             log.warning("%s: %s %s (meter counter %.2f kWh, total kept at %.3f kWh)",
                         self.cfg.id, e.name, e.event.value, e.counter_kwh, e.total_kwh)  # fmt: skip
         for name, total in self.accountant.totals_kwh().items():
