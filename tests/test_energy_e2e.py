@@ -30,6 +30,7 @@ def test_sigkill_and_restart_continue_the_totals(tmp_path: Path) -> None:
         gw.stop(signal.SIGKILL)
         before = gw.json_lines()[-1]["values"]
         assert before["energy_forward_a"] > 0 and "energy_forward_a_meter" in before
+        assert before["energy_forward_a_today"] > 0 and "energy_reverse_b_yesterday" in before
         con = sqlite3.connect(db)
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         con.close()

@@ -84,6 +84,18 @@ def test_postgres_and_sqlite_give_identical_results(pg_store: PostgresStore, tmp
         pa, pb = aggregate(a, by, "Europe/Berlin"), aggregate(b, by, "Europe/Berlin")
         assert [(p.label, p.kwh) for p in pa] == [(p.label, p.kwh) for p in pb]
     assert lite.load_state("house") == pg_store.load_state("house")
+    pa_, pb_ = lite.power_minutes(None, 0, 4e9), pg_store.power_minutes(None, 0, 4e9)
+    assert len(pa_) == len(pb_) > 2
+    for x, y in zip(pa_, pb_, strict=True):
+        assert (x.meter, x.name, x.minute, x.min, x.max, x.samples) == (
+            y.meter,
+            y.name,
+            y.minute,
+            y.min,
+            y.max,
+            y.samples,
+        )
+        assert x.avg == pytest.approx(y.avg)
     lite.close()
 
 

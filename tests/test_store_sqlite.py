@@ -79,3 +79,26 @@ def test_months_and_net() -> None:
     assert [p.label for p in months] == ["2026-01", "2026-02"]
     assert months[1].kwh == {"energy_forward_total": 0.7, "energy_reverse_total": 0.2, "net_total": 0.5}
     assert months[0].kwh["net_total"] == 0.5
+
+
+def test_today_yesterday_this_month_across_a_dst_night() -> None:
+    from tuyameter.energy.periods import local_midnight, summarize
+
+    now = dt.datetime(2026, 10, 26, 9, 0, tzinfo=BERLIN)  # the day after the 25-hour day
+    assert local_midnight(now, 1) == dt.datetime(2026, 10, 25, tzinfo=BERLIN)
+    rows = day_rows(dt.date(2026, 10, 25)) + day_rows(dt.date(2026, 10, 26))[:36]  # until 09:00
+    rows += day_rows(dt.date(2026, 9, 30))  # last month: not counted
+    s = summarize(rows, now)
+    assert s["energy_forward_a_yesterday"] == 0.1  # 100 quarter hours of 1 Wh
+    assert s["energy_forward_a_today"] == 0.036
+    assert s["energy_forward_a_this_month"] == 0.136
+
+
+def test_power_minutes(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "p.db")
+    for i, p in enumerate((100.0, -50.0, 250.0, 10.0)):
+        s.record("m", 600.0 + i * 20, {"power_a": p, "power_total_mcu": 9e9, "voltage": 230.0}, {}, {})
+    rows = s.power_minutes("m", 0, 1e6)
+    assert [(r.minute, r.min, r.max, r.samples) for r in rows] == [(600.0, -50.0, 250.0, 3), (660.0, 10.0, 10.0, 1)]
+    assert rows[0].avg == pytest.approx(100.0)
+    s.close()

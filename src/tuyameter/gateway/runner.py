@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tuyameter.energy.accountant import Accountant
+from tuyameter.energy.periods import PERIOD_SUFFIXES, summarize, window_start
 from tuyameter.gateway.types import MeterStatus, MeterUpdate, Output
 from tuyameter.meter import MeterOptions, MeterState
 from tuyameter.profiles.model import Profile, Value
@@ -91,6 +92,7 @@ class MeterRunner:
         self._last_dp: float = 0.0
         self._last_dp_any: float | None = None
         self._mcu_restarted = False
+        self._period_names = [f"{d.name}_{p}" for d in profile.dps if d.counter for p in PERIOD_SUFFIXES]
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
         self.updates = 0
         self.link_ready = asyncio.Event()
@@ -249,6 +251,8 @@ class MeterRunner:
         if self.store is not None:
             totals_wh = {n: s.total_wh for n, s in self.accountant.streams.items() if s.last_counter is not None}
             self.store.record(self.cfg.id, ts, values | private, totals_wh, self.accountant.to_dict())
+            rows = self.store.energy_rows(self.cfg.id, window_start(now).timestamp(), ts + 1)
+            values |= dict.fromkeys(self._period_names, 0.0) | summarize(rows, now)
         u = MeterUpdate(self.cfg.id, now, values, frozenset(changed), private)
         self.updates += 1
         for out in self.outputs:

@@ -122,6 +122,18 @@ def meter_counter_component(meter: str, spec: DPSpec) -> dict[str, Any]:
     return c
 
 
+def period_component(meter: str, spec: DPSpec, period: str) -> dict[str, Any]:
+    """Energy of the local day so far (resets at midnight) or of yesterday, from the store."""
+    key = f"{spec.name}_{period}"
+    c = _base(meter, "sensor", key, f"{spec.label or spec.name} {period}")
+    c["value_template"] = f"{{{{ value_json.{key} }}}}"
+    # "today" restarts at midnight, which total_increasing reads as a reset; "yesterday"
+    # is a fixed figure for a day, so it gets no long-term statistics of its own.
+    _measurement(c, "energy", "total_increasing" if period == "today" else None, spec.unit)
+    c["suggested_display_precision"] = 3
+    return c
+
+
 def computed_component(meter: str, comp: Computed) -> dict[str, Any]:
     c = _base(meter, "sensor", comp.name, comp.label)
     c["value_template"] = f"{{{{ value_json.{comp.name} }}}}"
@@ -163,6 +175,8 @@ def device_config(settings: MqttSettings, meter: str, profile: Profile) -> dict[
     for spec in profile.dps:
         if spec.counter:
             cmps[f"{spec.name}_meter"] = meter_counter_component(meter, spec)
+            for period in ("today", "yesterday"):
+                cmps[f"{spec.name}_{period}"] = period_component(meter, spec, period)
     for comp in profile.computed:
         cmps[comp.name] = computed_component(meter, comp)
     cmps.update(diagnostic_components(settings, meter))
@@ -191,6 +205,6 @@ def state_document(profile: Profile, values: Mapping[str, object]) -> dict[str, 
     """Every exposed name with its value (null while unknown), so templates never miss a key."""
     doc: dict[str, object] = {d.name: None for d in profile.dps}
     doc.update({c.name: None for c in profile.computed})
-    doc.update({f"{d.name}_meter": None for d in profile.dps if d.counter})
+    doc.update({f"{d.name}_{s}": None for d in profile.dps if d.counter for s in ("meter", "today", "yesterday")})
     doc.update(values)
     return doc

@@ -37,6 +37,8 @@ class Store(Protocol):
 
     def purge_readings(self, before: float) -> int: ...
 
+    def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]: ...
+
     def close(self) -> None: ...
 
 
@@ -66,3 +68,23 @@ def energy_deltas(
         if prev is not None:
             out += [(name, b, wh) for b, wh in split_into_buckets(last_ts, ts, total - prev)]
     return out
+
+
+@dataclass(frozen=True)
+class PowerMinute:
+    meter: str
+    name: str
+    minute: float  # epoch seconds, UTC, a multiple of 60
+    min: float
+    avg: float
+    max: float
+    samples: int
+
+
+def power_samples(values: Mapping[str, object]) -> list[tuple[str, float]]:
+    """The signed power values of a reading (``power_*`` names, numbers only)."""
+    return [
+        (k, float(v))
+        for k, v in values.items()
+        if k.startswith("power_") and not k.endswith("_mcu") and isinstance(v, int | float) and not isinstance(v, bool)
+    ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from tuyameter.store.base import EnergyRow, energy_deltas
+from tuyameter.store.base import EnergyRow, PowerMinute, energy_deltas, power_samples
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -36,6 +36,19 @@ MIGRATIONS: list[str] = [
         bucket DOUBLE PRECISION NOT NULL,
         wh DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (meter, name, bucket)
+    );
+    """,
+    # 2: power statistics per minute
+    """
+    CREATE TABLE power_minute (
+        meter TEXT NOT NULL,
+        name TEXT NOT NULL,
+        minute DOUBLE PRECISION NOT NULL,
+        min DOUBLE PRECISION NOT NULL,
+        max DOUBLE PRECISION NOT NULL,
+        sum DOUBLE PRECISION NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (meter, name, minute)
     );
     """,
 ]
@@ -103,6 +116,17 @@ class PostgresStore:
                 "INSERT INTO reading (meter, ts, data) VALUES (%s, to_timestamp(%s), %s)",
                 (meter, ts, json.dumps(values)),
             )
+            minute = ts - ts % 60
+            samples = power_samples(values)
+            if samples:
+                with self.db.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO power_minute VALUES (%s, %s, %s, %s, %s, %s, 1) "
+                        "ON CONFLICT (meter, name, minute) DO UPDATE SET "
+                        "min = LEAST(power_minute.min, excluded.min), max = GREATEST(power_minute.max, excluded.max), "
+                        "sum = power_minute.sum + excluded.sum, n = power_minute.n + 1",
+                        [(meter, name, minute, p, p, p) for name, p in samples],
+                    )
             self.db.execute(
                 "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
@@ -118,6 +142,17 @@ class PostgresStore:
             args.append(meter)
         rows = self.db.execute((q + " ORDER BY bucket, meter, name").encode(), args).fetchall()
         return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in rows]
+
+    def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]:
+        q = "SELECT meter, name, minute, min, sum / n, max, n FROM power_minute WHERE minute >= %s AND minute < %s"
+        args: list[object] = [start, end]
+        if meter is not None:
+            q += " AND meter = %s"
+            args.append(meter)
+        rows = self.db.execute((q + " ORDER BY minute, meter, name").encode(), args).fetchall()
+        return [
+            PowerMinute(m, n, float(t), float(lo), float(avg), float(hi), int(c)) for m, n, t, lo, avg, hi, c in rows
+        ]
 
     def meters(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM meter ORDER BY id").fetchall()]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tuyameter.store.base import EnergyRow, energy_deltas
+from tuyameter.store.base import EnergyRow, PowerMinute, energy_deltas, power_samples
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -38,6 +38,19 @@ MIGRATIONS: list[str] = [
         bucket REAL NOT NULL,          -- start of a 15-minute bucket, epoch s UTC
         wh REAL NOT NULL,
         PRIMARY KEY (meter, name, bucket)
+    ) WITHOUT ROWID;
+    """,
+    # 2: power statistics per minute
+    """
+    CREATE TABLE power_minute (
+        meter TEXT NOT NULL,
+        name TEXT NOT NULL,
+        minute REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        sum REAL NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (meter, name, minute)
     ) WITHOUT ROWID;
     """,
 ]
@@ -100,6 +113,14 @@ class SqliteStore:
                         (meter, name, bucket, wh),
                     )
             db.execute("INSERT INTO reading (meter, ts, data) VALUES (?, ?, ?)", (meter, ts, json.dumps(values)))
+            minute = ts - ts % 60
+            for name, p in power_samples(values):
+                db.execute(
+                    "INSERT INTO power_minute VALUES (?, ?, ?, ?, ?, ?, 1) "
+                    "ON CONFLICT (meter, name, minute) DO UPDATE SET min = MIN(min, excluded.min), "
+                    "max = MAX(max, excluded.max), sum = sum + excluded.sum, n = n + 1",
+                    (meter, name, minute, p, p, p),
+                )
             db.execute(
                 "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
@@ -120,6 +141,17 @@ class SqliteStore:
         return [
             EnergyRow(m, n, float(b), float(w))
             for m, n, b, w in self.db.execute(q + " ORDER BY bucket, meter, name", args)
+        ]
+
+    def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]:
+        q = "SELECT meter, name, minute, min, sum / n, max, n FROM power_minute WHERE minute >= ? AND minute < ?"
+        args: list[object] = [start, end]
+        if meter is not None:
+            q += " AND meter = ?"
+            args.append(meter)
+        rows = self.db.execute(q + " ORDER BY minute, meter, name", args).fetchall()
+        return [
+            PowerMinute(m, n, float(t), float(lo), float(avg), float(hi), int(c)) for m, n, t, lo, avg, hi, c in rows
         ]
 
     def meters(self) -> list[str]:
