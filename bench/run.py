@@ -139,6 +139,9 @@ def main() -> int:
     bench_decoder(n)
     bench_pipeline(n // 2)
     bench_latency(5 if args.quick else 20)
+    from stores import run as bench_stores
+
+    ROWS.extend(bench_stores(args.quick))
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}\n")
     print("| what | result | conditions |\n|---|---|---|")
     for r in ROWS:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tuyameter.cli.common import CliError, emit_json
 from tuyameter.energy.periods import PERIOD_SUFFIXES, summarize, window_start
-from tuyameter.energy.report import PERIODS, aggregate
+from tuyameter.energy.report import PERIODS, aggregate, query_step
 from tuyameter.store import Store, default_db_path, is_postgres, open_store
 
 
@@ -122,7 +122,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
     end = end.replace(tzinfo=None).replace(tzinfo=zone)  # local midnight after the last day
     store = _open(args.db)
     try:
-        rows = store.energy_rows(args.meter, start.timestamp(), end.timestamp())
+        rows = store.energy_rows(args.meter, start.timestamp(), end.timestamp(), query_step(zone, start, end))
     finally:
         store.close()
     periods = aggregate(rows, args.by, zone)

@@ -26,6 +26,16 @@ class Period:
         return self.start.strftime("%Y-%m-%d") if self.hours < 24 * 28 else self.start.strftime("%Y-%m")
 
 
+def query_step(zone: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> int:
+    """The coarsest bucket sum that still falls on local hours: 3600 s unless the zone has
+    offsets that are not whole hours in the range (then 900 s)."""
+    for t in (start, end):
+        off = t.astimezone(zone).utcoffset()
+        if off is None or off.total_seconds() % 3600:
+            return 900
+    return 3600
+
+
 def period_start(t: dt.datetime, by: str) -> dt.datetime:
     if by == "hour":
         return t.replace(minute=0, second=0, microsecond=0)
@@ -51,20 +61,25 @@ def aggregate(rows: Iterable[EnergyRow], by: str, tz: dt.tzinfo | str) -> list[P
     if by not in PERIODS:
         raise ValueError(f"by must be one of {', '.join(PERIODS)}")
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    periods: dict[tuple[str, dt.datetime], Period] = {}
+    periods: dict[tuple[str, float], Period] = {}
+    starts: dict[float, tuple[dt.datetime, float]] = {}  # bucket → (local period start, its epoch)
     for r in rows:
-        local = dt.datetime.fromtimestamp(r.bucket_start, zone)
-        start = period_start(local, by)
-        if by == "hour":
-            start = local.replace(minute=0, second=0, microsecond=0, fold=local.fold)
-        key = (r.meter, start.astimezone(dt.UTC))
+        found = starts.get(r.bucket_start)
+        if found is None:
+            local = dt.datetime.fromtimestamp(r.bucket_start, zone)
+            start = period_start(local, by)
+            if by == "hour":
+                start = local.replace(minute=0, second=0, microsecond=0, fold=local.fold)
+            found = starts[r.bucket_start] = (start, start.timestamp())
+        start, epoch = found
+        key = (r.meter, epoch)
         p = periods.get(key)
         if p is None:
             p = periods[key] = Period(r.meter, start)
             end = _next_start(start, by, zone)
-            p.hours = (end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds() / 3600
+            p.hours = (end.timestamp() - epoch) / 3600
         p.kwh[r.name] = p.kwh.get(r.name, 0.0) + r.wh / 1000.0
-    out = sorted(periods.values(), key=lambda p: (p.meter, p.start.astimezone(dt.UTC)))
+    out = [periods[k] for k in sorted(periods)]
     for p in out:
         for name in list(p.kwh):
             if name.startswith("energy_forward"):

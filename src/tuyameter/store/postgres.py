@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from tuyameter.store.base import EnergyRow, PowerMinute, energy_deltas, power_samples
+from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, energy_deltas, power_samples
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -134,13 +134,18 @@ class PostgresStore:
                 (meter, json.dumps(dict(state)), ts, json.dumps(dict(totals_wh))),
             )
 
-    def energy_rows(self, meter: str | None, start: float, end: float) -> list[EnergyRow]:
-        q = "SELECT meter, name, bucket, wh FROM energy WHERE bucket >= %s AND bucket < %s"
-        args: list[object] = [start, end]
+    def energy_rows(self, meter: str | None, start: float, end: float, step: int = BUCKET_S) -> list[EnergyRow]:
+        """Energy per bucket; ``step`` (a multiple of 900 s) sums buckets in the database first."""
+        q = (
+            "SELECT meter, name, bucket - (bucket::bigint %% %s) AS b, SUM(wh) FROM energy "
+            "WHERE bucket >= %s AND bucket < %s"
+        )
+        args: list[object] = [step, start, end]
         if meter is not None:
             q += " AND meter = %s"
             args.append(meter)
-        rows = self.db.execute((q + " ORDER BY bucket, meter, name").encode(), args).fetchall()
+        q += " GROUP BY meter, name, b ORDER BY b, meter, name"
+        rows = self.db.execute(q.encode(), args).fetchall()
         return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in rows]
 
     def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]:
