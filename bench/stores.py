@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tuyameter.energy.report import aggregate, query_step
+from tuyameter.energy.report import aggregate_days, offset_segments
 from tuyameter.store.sqlite import SqliteStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -52,9 +52,9 @@ def year_rows(meters: int) -> list[tuple[str, str, float, float]]:
 
 def daily_totals(store: object) -> tuple[float, int]:
     t0 = time.perf_counter()
-    rows = store.energy_rows(None, YEAR_START.timestamp(), YEAR_END.timestamp(),  # type: ignore[attr-defined]
-                             query_step(ZONE, YEAR_START, YEAR_END))  # fmt: skip
-    days = aggregate(rows, "day", ZONE)
+    a, b = YEAR_START.timestamp(), YEAR_END.timestamp()
+    rows = store.energy_days(None, a, b, offset_segments(ZONE, a, b))  # type: ignore[attr-defined]
+    days = aggregate_days(rows, "day", ZONE)
     return time.perf_counter() - t0, len(days)
 
 

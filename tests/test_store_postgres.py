@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,7 +14,7 @@ from harness import make_loop
 from pg import Postgres
 from tuyameter.emulator.quirks import Quirks
 from tuyameter.energy.accountant import Accountant
-from tuyameter.energy.report import aggregate
+from tuyameter.energy.report import aggregate, offset_segments
 from tuyameter.meter import MeterState
 from tuyameter.profiles import find_profile
 from tuyameter.store.postgres import MIGRATIONS, PostgresStore
@@ -84,6 +85,10 @@ def test_postgres_and_sqlite_give_identical_results(pg_store: PostgresStore, tmp
         pa, pb = aggregate(a, by, "Europe/Berlin"), aggregate(b, by, "Europe/Berlin")
         assert [(p.label, p.kwh) for p in pa] == [(p.label, p.kwh) for p in pb]
     assert lite.load_state("house") == pg_store.load_state("house")
+    segs = offset_segments(ZoneInfo("Europe/Berlin"), 0, 4e9)
+    da, db = sorted(lite.energy_days(None, 0, 4e9, segs)), sorted(pg_store.energy_days(None, 0, 4e9, segs))
+    assert [r[:3] for r in da] == [r[:3] for r in db] and da
+    assert all(x[3] == pytest.approx(y[3]) for x, y in zip(da, db, strict=True))
     pa_, pb_ = lite.power_minutes(None, 0, 4e9), pg_store.power_minutes(None, 0, 4e9)
     assert len(pa_) == len(pb_) > 2
     for x, y in zip(pa_, pb_, strict=True):

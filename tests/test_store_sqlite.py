@@ -102,3 +102,26 @@ def test_power_minutes(tmp_path: Path) -> None:
     assert [(r.minute, r.min, r.max, r.samples) for r in rows] == [(600.0, -50.0, 250.0, 3), (660.0, 10.0, 10.0, 1)]
     assert rows[0].avg == pytest.approx(100.0)
     s.close()
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"])
+def test_days_summed_in_the_database_match_python(tmp_path: Path, zone: str) -> None:
+    import random
+
+    from tuyameter.energy.report import aggregate_days, offset_segments
+
+    z = ZoneInfo(zone)
+    s = SqliteStore(tmp_path / "d.db")
+    rng = random.Random(zone)
+    start = dt.datetime(2026, 2, 20, tzinfo=z).timestamp()
+    end = dt.datetime(2026, 4, 20, tzinfo=z).timestamp()
+    rows = [("m", "energy_forward_total", b, rng.uniform(0, 50)) for b in range(int(start) // 900 * 900, int(end), 900)]
+    s.db.executemany("INSERT INTO energy VALUES (?, ?, ?, ?)", rows)
+    py = aggregate(s.energy_rows("m", start, end), "day", z)
+    db = aggregate_days(s.energy_days("m", start, end, offset_segments(z, start, end)), "day", z)
+    assert [(p.start, p.hours) for p in py] == [(p.start, p.hours) for p in db]
+    for a, b in zip(py, db, strict=True):
+        assert a.kwh["energy_forward_total"] == pytest.approx(b.kwh["energy_forward_total"], abs=1e-6)
+    months = aggregate_days(s.energy_days("m", start, end, offset_segments(z, start, end)), "month", z)
+    assert [p.label for p in months] == ["2026-02", "2026-03", "2026-04"]
+    s.close()

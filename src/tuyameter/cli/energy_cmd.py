@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tuyameter.cli.common import CliError, emit_json
 from tuyameter.energy.periods import PERIOD_SUFFIXES, summarize, window_start
-from tuyameter.energy.report import PERIODS, aggregate, query_step
+from tuyameter.energy.report import PERIODS, aggregate, aggregate_days, offset_segments, query_step
 from tuyameter.store import Store, default_db_path, is_postgres, open_store
 
 
@@ -122,10 +122,15 @@ def cmd_energy(args: argparse.Namespace) -> int:
     end = end.replace(tzinfo=None).replace(tzinfo=zone)  # local midnight after the last day
     store = _open(args.db)
     try:
-        rows = store.energy_rows(args.meter, start.timestamp(), end.timestamp(), query_step(zone, start, end))
+        t0, t1 = start.timestamp(), end.timestamp()
+        if args.by == "hour":
+            periods = aggregate(store.energy_rows(args.meter, t0, t1, query_step(zone, start, end)), "hour", zone)
+        else:  # days and months are summed by the database, in local days
+            periods = aggregate_days(
+                store.energy_days(args.meter, t0, t1, offset_segments(zone, t0, t1)), args.by, zone
+            )
     finally:
         store.close()
-    periods = aggregate(rows, args.by, zone)
     names = sorted({k for p in periods for k in p.kwh})
     if args.json:
         for p in periods:

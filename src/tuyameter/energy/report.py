@@ -79,7 +79,10 @@ def aggregate(rows: Iterable[EnergyRow], by: str, tz: dt.tzinfo | str) -> list[P
             end = _next_start(start, by, zone)
             p.hours = (end.timestamp() - epoch) / 3600
         p.kwh[r.name] = p.kwh.get(r.name, 0.0) + r.wh / 1000.0
-    out = [periods[k] for k in sorted(periods)]
+    return _finish([periods[k] for k in sorted(periods)])
+
+
+def _finish(out: list[Period]) -> list[Period]:
     for p in out:
         for name in list(p.kwh):
             if name.startswith("energy_forward"):
@@ -87,3 +90,50 @@ def aggregate(rows: Iterable[EnergyRow], by: str, tz: dt.tzinfo | str) -> list[P
                 p.kwh["net" + name[len("energy_forward") :]] = p.kwh[name] - p.kwh.get(rev, 0.0)
         p.kwh = {k: round(v, 6) for k, v in sorted(p.kwh.items())}
     return out
+
+
+# -- days and months summed in the database -----------------------------------------
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def offset_segments(zone: dt.tzinfo, start: float, end: float) -> list[tuple[float, int]]:
+    """``[(from_epoch, utc_offset_s), …]`` covering [start, end): one per offset change (DST)."""
+
+    def off(t: float) -> int:
+        o = dt.datetime.fromtimestamp(t, zone).utcoffset()
+        return int(o.total_seconds()) if o else 0
+
+    segs = [(start, off(start))]
+    t = start
+    while t < end:
+        nxt = min(t + 3600, end)
+        if off(nxt) != segs[-1][1]:
+            lo, hi = t, nxt  # transitions fall on whole minutes: narrow down to one
+            while hi - lo > 60:
+                mid = lo + ((hi - lo) // 120) * 60 or lo + 60
+                if off(mid) == segs[-1][1]:
+                    lo = mid
+                else:
+                    hi = mid
+            segs.append((hi, off(hi)))
+        t = nxt
+    return segs
+
+
+def aggregate_days(rows: Iterable[tuple[str, str, int, float]], by: str, tz: dt.tzinfo | str) -> list[Period]:
+    """Rows of (meter, name, local day number, Wh) → day or month periods with net values."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    periods: dict[tuple[str, dt.date], Period] = {}
+    for meter, name, day_no, wh in rows:
+        d = (_EPOCH + dt.timedelta(days=int(day_no))).date()
+        if by == "month":
+            d = d.replace(day=1)
+        key = (meter, d)
+        p = periods.get(key)
+        if p is None:
+            start = dt.datetime(d.year, d.month, d.day, tzinfo=zone)
+            p = periods[key] = Period(meter, start)
+            p.hours = (_next_start(start, by, zone).timestamp() - start.timestamp()) / 3600
+        p.kwh[name] = p.kwh.get(name, 0.0) + wh / 1000.0
+    return _finish([periods[k] for k in sorted(periods)])

@@ -39,6 +39,10 @@ class Store(Protocol):
 
     def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]: ...
 
+    def energy_days(
+        self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
+    ) -> list[tuple[str, str, int, float]]: ...
+
     def close(self) -> None: ...
 
 
@@ -88,3 +92,18 @@ def power_samples(values: Mapping[str, object]) -> list[tuple[str, float]]:
         for k, v in values.items()
         if k.startswith("power_") and not k.endswith("_mcu") and isinstance(v, int | float) and not isinstance(v, bool)
     ]
+
+
+def local_index_sql(segments: list[tuple[float, int]], unit: int, floor: str) -> str:
+    """SQL for the local period number of ``bucket``: floor((bucket + UTC offset) / unit).
+
+    ``segments`` are ``(from_epoch, offset_s)`` pairs, one per offset in force (DST).
+    """
+    if len(segments) == 1:
+        offset = str(segments[0][1])
+    else:
+        whens = " ".join(
+            f"WHEN bucket < {t!r} THEN {o}" for (t, _), (_, o) in zip(segments[1:], segments, strict=False)
+        )
+        offset = f"CASE {whens} ELSE {segments[-1][1]} END"
+    return floor.format(f"(bucket + ({offset})) / {unit}")

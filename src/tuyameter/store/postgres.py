@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, energy_deltas, power_samples
+from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, energy_deltas, local_index_sql, power_samples
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -147,6 +147,19 @@ class PostgresStore:
         q += " GROUP BY meter, name, b ORDER BY b, meter, name"
         rows = self.db.execute(q.encode(), args).fetchall()
         return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in rows]
+
+    def energy_days(
+        self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
+    ) -> list[tuple[str, str, int, float]]:
+        """(meter, name, local day number, Wh), summed in the database."""
+        day = local_index_sql(segments, 86400, "FLOOR({})::bigint")
+        q = f"SELECT meter, name, {day} AS d, SUM(wh) FROM energy WHERE bucket >= %s AND bucket < %s"
+        args: list[object] = [start, end]
+        if meter is not None:
+            q += " AND meter = %s"
+            args.append(meter)
+        q += " GROUP BY meter, name, d"
+        return [(m, n, int(d), float(w)) for m, n, d, w in self.db.execute(q.encode(), args).fetchall()]
 
     def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]:
         q = "SELECT meter, name, minute, min, sum / n, max, n FROM power_minute WHERE minute >= %s AND minute < %s"

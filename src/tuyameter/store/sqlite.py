@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, energy_deltas, power_samples
+from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, energy_deltas, local_index_sql, power_samples
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -141,6 +141,19 @@ class SqliteStore:
             args.append(meter)
         q += " GROUP BY meter, name, b ORDER BY b, meter, name"
         return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in self.db.execute(q, args)]
+
+    def energy_days(
+        self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
+    ) -> list[tuple[str, str, int, float]]:
+        """(meter, name, local day number, Wh), summed in the database."""
+        day = local_index_sql(segments, 86400, "CAST({} AS INTEGER)")
+        q = f"SELECT meter, name, {day} AS d, SUM(wh) FROM energy WHERE bucket >= ? AND bucket < ?"
+        args: list[object] = [start, end]
+        if meter is not None:
+            q += " AND meter = ?"
+            args.append(meter)
+        q += " GROUP BY meter, name, d"
+        return [(m, n, int(d), float(w)) for m, n, d, w in self.db.execute(q, args)]
 
     def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]:
         q = "SELECT meter, name, minute, min, sum / n, max, n FROM power_minute WHERE minute >= ? AND minute < ?"
