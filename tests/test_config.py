@@ -70,6 +70,7 @@ def test_mqtt_section(tmp_path: Path) -> None:
         "mqtt:\n  url: mqtts://u:p@broker:8884\n  insecure: true\n  topic_prefix: home/tm\n"
     )
     cfg = load_config(f)
+    assert cfg.db is None
     assert cfg.mqtt is not None
     assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.tls, cfg.mqtt.tls_insecure) == ("broker", 8884, True, True)
     assert cfg.mqtt.meter_topic("a", "state") == "home/tm/a/state"
@@ -82,3 +83,13 @@ def test_mqtt_section(tmp_path: Path) -> None:
         with pytest.raises(YamlFileError) as ei:
             load_config(f)
         assert str(ei.value).startswith(f"{f}:{line}:") and msg in str(ei.value), str(ei.value)
+
+
+def test_store_section(tmp_path: Path) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text("meters:\n  - {id: a, url: x}\nstore:\n  db: postgresql://gw@db/tm\n  keep_days: 30\n")
+    cfg = load_config(f)
+    assert (cfg.db, cfg.keep_days) == ("postgresql://gw@db/tm", 30.0)
+    f.write_text("meters:\n  - {id: a, url: x}\nstore:\n  path: x\n")
+    with pytest.raises(YamlFileError, match="unknown key 'path'"):
+        load_config(f)

@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--db", help=f"SQLite file or postgresql:// URL for energy and history (default {default_db_path()})"
     )
     p.add_argument("--no-store", action="store_true", help="keep nothing on disk (totals restart from the meter's)")
-    p.add_argument("--keep-days", type=float, default=90, help="days of raw readings to keep (aggregates: forever)")
+    p.add_argument(
+        "--keep-days", type=float, default=90, help="days of raw readings to keep (default 90; aggregates: forever)"
+    )
     p.add_argument("--time-scale", type=float, help="the emulator's --speed, when running against 'tuyameter sim'")
     _output_options(p)
     p.set_defaults(func=cmd_run)
@@ -110,7 +112,8 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
                 raise CliError(f"meter {m.id}: late_direction channel {ch!r} is not one of {profiles[m.id].channels}")
     console = ConsoleOutput(profiles, as_json=args.json, every=args.every, include_private=args.all)
     outputs: list[Output] = [console]
-    store = None if getattr(args, "no_store", False) else open_store_arg(args.db)
+    store = None if getattr(args, "no_store", False) else open_store_arg(args.db or cfg.db)
+    keep_days = cfg.keep_days if cfg.keep_days and args.keep_days == 90 else args.keep_days
     runners = [MeterRunner(m, profiles[m.id], outputs, store=store) for m in cfg.meters]
     by_id = {r.cfg.id: r for r in runners}
     tasks = [asyncio.ensure_future(r.run()) for r in runners]
@@ -125,7 +128,7 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         outputs.append(mqtt)
         tasks.append(asyncio.ensure_future(mqtt.run()))
     if store is not None:
-        tasks.append(asyncio.ensure_future(_retention(store, args.keep_days)))
+        tasks.append(asyncio.ensure_future(_retention(store, keep_days)))
     try:
         await asyncio.gather(*tasks)
     finally:

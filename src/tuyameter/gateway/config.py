@@ -43,6 +43,8 @@ class GatewayConfig:
     profile_dirs: list[str] = field(default_factory=list)
     source: str = ""
     mqtt: MqttSettings | None = None
+    db: str | None = None  # SQLite path or postgresql:// URL
+    keep_days: float | None = None
 
 
 def _fail(src: str, m: LineDict | None, key: str | None, msg: str) -> YamlFileError:
@@ -63,8 +65,8 @@ def parse_config(data: Any, src: str) -> GatewayConfig:
     if not isinstance(data, LineDict):
         raise YamlFileError(src, None, "the configuration must be a mapping with a 'meters' list")
     for k in data:
-        if k not in ("meters", "profile_dirs", "mqtt"):
-            raise _fail(src, data, k, f"unknown key {k!r} (allowed: meters, mqtt, profile_dirs)")
+        if k not in ("meters", "profile_dirs", "mqtt", "store"):
+            raise _fail(src, data, k, f"unknown key {k!r} (allowed: meters, mqtt, profile_dirs, store)")
     meters_raw = data.get("meters")
     if not isinstance(meters_raw, list) or not meters_raw:
         raise _fail(src, data, "meters" if "meters" in data else None, "'meters' must be a non-empty list")
@@ -114,7 +116,22 @@ def parse_config(data: Any, src: str) -> GatewayConfig:
                 raise _fail(src, m, "heartbeat_interval", f"{what}: heartbeat_interval must be 1..120 s")
             cfg.heartbeat_interval = float(hb)
         meters.append(cfg)
-    return GatewayConfig(meters, list(dirs), src, _parse_mqtt(src, data))
+    gw = GatewayConfig(meters, list(dirs), src, _parse_mqtt(src, data))
+    store = data.get("store")
+    if store is not None:
+        if not isinstance(store, LineDict):
+            raise _fail(src, data, "store", "store must be a mapping: {db: PATH-or-URL, keep_days: N}")
+        for k in store:
+            if k not in ("db", "keep_days"):
+                raise _fail(src, store, k, f"store: unknown key {k!r} (allowed: db, keep_days)")
+        if "db" in store:
+            gw.db = _typed(src, store, "db", (str,), "store")
+        if "keep_days" in store:
+            kd = _typed(src, store, "keep_days", (int, float), "store")
+            if kd <= 0:
+                raise _fail(src, store, "keep_days", "store: keep_days must be positive")
+            gw.keep_days = float(kd)
+    return gw
 
 
 _MQTT_KEYS = {"url", "ca", "insecure", "client_id", "topic_prefix", "discovery_prefix"}
