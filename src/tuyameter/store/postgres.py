@@ -13,7 +13,8 @@ from typing import Any
 
 import psycopg
 
-from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, energy_deltas, local_index_sql, power_samples
+from tuyameter.store.base import energy_deltas, power_samples
+from tuyameter.store.queries import SqlQueries
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -54,7 +55,11 @@ MIGRATIONS: list[str] = [
 ]
 
 
-class PostgresStore:
+class PostgresStore(SqlQueries):
+    PH = "%s"
+    FLOOR = "FLOOR({})::bigint"
+    BUCKET_DOWN = "bucket - (bucket::bigint %% {})"
+
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self.db = psycopg.connect(dsn, autocommit=True)
@@ -134,46 +139,8 @@ class PostgresStore:
                 (meter, json.dumps(dict(state)), ts, json.dumps(dict(totals_wh))),
             )
 
-    def energy_rows(self, meter: str | None, start: float, end: float, step: int = BUCKET_S) -> list[EnergyRow]:
-        """Energy per bucket; ``step`` (a multiple of 900 s) sums buckets in the database first."""
-        q = (
-            "SELECT meter, name, bucket - (bucket::bigint %% %s) AS b, SUM(wh) FROM energy "
-            "WHERE bucket >= %s AND bucket < %s"
-        )
-        args: list[object] = [step, start, end]
-        if meter is not None:
-            q += " AND meter = %s"
-            args.append(meter)
-        q += " GROUP BY meter, name, b ORDER BY b, meter, name"
-        rows = self.db.execute(q.encode(), args).fetchall()
-        return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in rows]
-
-    def energy_days(
-        self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
-    ) -> list[tuple[str, str, int, float]]:
-        """(meter, name, local day number, Wh), summed in the database."""
-        day = local_index_sql(segments, 86400, "FLOOR({})::bigint")
-        q = f"SELECT meter, name, {day} AS d, SUM(wh) FROM energy WHERE bucket >= %s AND bucket < %s"
-        args: list[object] = [start, end]
-        if meter is not None:
-            q += " AND meter = %s"
-            args.append(meter)
-        q += " GROUP BY meter, name, d"
-        return [(m, n, int(d), float(w)) for m, n, d, w in self.db.execute(q.encode(), args).fetchall()]
-
-    def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]:
-        q = "SELECT meter, name, minute, min, sum / n, max, n FROM power_minute WHERE minute >= %s AND minute < %s"
-        args: list[object] = [start, end]
-        if meter is not None:
-            q += " AND meter = %s"
-            args.append(meter)
-        rows = self.db.execute((q + " ORDER BY minute, meter, name").encode(), args).fetchall()
-        return [
-            PowerMinute(m, n, float(t), float(lo), float(avg), float(hi), int(c)) for m, n, t, lo, avg, hi, c in rows
-        ]
-
-    def meters(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM meter ORDER BY id").fetchall()]
+    def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql.encode(), args).fetchall()
 
     def purge_readings(self, before: float) -> int:
         cur = self.db.execute("DELETE FROM reading WHERE ts < to_timestamp(%s)", (before,))

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, energy_deltas, local_index_sql, power_samples
+from tuyameter.store.base import energy_deltas, power_samples
+from tuyameter.store.queries import SqlQueries
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -61,7 +62,7 @@ def default_db_path() -> Path:
     return Path(base) / "tuyameter" / "tuyameter.db"
 
 
-class SqliteStore:
+class SqliteStore(SqlQueries):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
@@ -132,42 +133,8 @@ class SqliteStore:
             db.execute("ROLLBACK")
             raise
 
-    def energy_rows(self, meter: str | None, start: float, end: float, step: int = BUCKET_S) -> list[EnergyRow]:
-        """Energy per bucket; ``step`` (a multiple of 900 s) sums buckets in the database first."""
-        q = "SELECT meter, name, bucket - bucket % ? AS b, SUM(wh) FROM energy WHERE bucket >= ? AND bucket < ?"
-        args: list[object] = [step, start, end]
-        if meter is not None:
-            q += " AND meter = ?"
-            args.append(meter)
-        q += " GROUP BY meter, name, b ORDER BY b, meter, name"
-        return [EnergyRow(m, n, float(b), float(w)) for m, n, b, w in self.db.execute(q, args)]
-
-    def energy_days(
-        self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
-    ) -> list[tuple[str, str, int, float]]:
-        """(meter, name, local day number, Wh), summed in the database."""
-        day = local_index_sql(segments, 86400, "CAST({} AS INTEGER)")
-        q = f"SELECT meter, name, {day} AS d, SUM(wh) FROM energy WHERE bucket >= ? AND bucket < ?"
-        args: list[object] = [start, end]
-        if meter is not None:
-            q += " AND meter = ?"
-            args.append(meter)
-        q += " GROUP BY meter, name, d"
-        return [(m, n, int(d), float(w)) for m, n, d, w in self.db.execute(q, args)]
-
-    def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]:
-        q = "SELECT meter, name, minute, min, sum / n, max, n FROM power_minute WHERE minute >= ? AND minute < ?"
-        args: list[object] = [start, end]
-        if meter is not None:
-            q += " AND meter = ?"
-            args.append(meter)
-        rows = self.db.execute(q + " ORDER BY minute, meter, name", args).fetchall()
-        return [
-            PowerMinute(m, n, float(t), float(lo), float(avg), float(hi), int(c)) for m, n, t, lo, avg, hi, c in rows
-        ]
-
-    def meters(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM meter ORDER BY id")]
+    def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql, args).fetchall()
 
     def purge_readings(self, before: float) -> int:
         cur = self.db.execute("DELETE FROM reading WHERE ts < ?", (before,))

@@ -1,0 +1,55 @@
+"""The read queries both SQL stores share; each store supplies its dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, local_index_sql
+
+
+class SqlQueries:
+    #: placeholder, integer floor of an expression, and "bucket rounded down to a step"
+    PH = "?"
+    FLOOR = "CAST({} AS INTEGER)"
+    BUCKET_DOWN = "bucket - bucket % {}"
+
+    def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _filter(self, column: str, meter: str | None, start: float, end: float) -> tuple[str, list[object]]:
+        ph = self.PH
+        sql = f" WHERE {column} >= {ph} AND {column} < {ph}"
+        args: list[object] = [start, end]
+        if meter is not None:
+            sql += f" AND meter = {ph}"
+            args.append(meter)
+        return sql, args
+
+    def energy_rows(self, meter: str | None, start: float, end: float, step: int = BUCKET_S) -> list[EnergyRow]:
+        """Energy per bucket; ``step`` (a multiple of 900 s) sums buckets in the database first."""
+        where, args = self._filter("bucket", meter, start, end)
+        b = self.BUCKET_DOWN.format(int(step))
+        sql = (
+            f"SELECT meter, name, {b} AS b, SUM(wh) FROM energy{where} GROUP BY meter, name, b ORDER BY b, meter, name"
+        )
+        return [EnergyRow(m, n, float(bk), float(w)) for m, n, bk, w in self._query(sql, args)]
+
+    def energy_days(
+        self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
+    ) -> list[tuple[str, str, int, float]]:
+        """(meter, name, local day number, Wh), summed in the database."""
+        where, args = self._filter("bucket", meter, start, end)
+        day = local_index_sql(segments, 86400, self.FLOOR)
+        sql = f"SELECT meter, name, {day} AS d, SUM(wh) FROM energy{where} GROUP BY meter, name, d"
+        return [(m, n, int(d), float(w)) for m, n, d, w in self._query(sql, args)]
+
+    def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]:
+        where, args = self._filter("minute", meter, start, end)
+        sql = f"SELECT meter, name, minute, min, sum / n, max, n FROM power_minute{where} ORDER BY minute, meter, name"
+        return [
+            PowerMinute(m, n, float(t), float(lo), float(avg), float(hi), int(c))
+            for m, n, t, lo, avg, hi, c in self._query(sql, args)
+        ]
+
+    def meters(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT id FROM meter ORDER BY id", [])]
