@@ -20,6 +20,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.add_argument("--profile-dir", action="append", default=[])
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
+    imp = ps.add_parser("import-autoexec", help="turn an OpenBeken autoexec.bat into a profile")
+    imp.add_argument("file")
+    imp.add_argument("-o", "--output", required=True, help="profile file to write (.yaml)")
+    imp.add_argument("--name", help="profile name (default: from the output file name)")
+    imp.add_argument("--profile-dir", action="append", default=[])
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=cmd_import)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -66,4 +73,43 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
     for c in prof.computed:
         print(f"  {'':6} {c.name:<30} = {' + '.join(c.sum)}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from tuyameter.cli.common import CliError, load_all_profiles
+    from tuyameter.interop.autoexec import parse_autoexec
+    from tuyameter.interop.to_profile import autoexec_to_profile
+    from tuyameter.profiles.loader import load_profile
+    from tuyameter.util.yamlfile import YamlFileError
+
+    src, out = Path(args.file), Path(args.output)
+    try:
+        text = src.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise CliError(f"cannot read {src}: {e}") from None
+    name = args.name or re.sub(r"[^a-z0-9]+", "_", out.stem.lower()).strip("_") or "imported"
+    try:
+        res = autoexec_to_profile(parse_autoexec(text), name, load_all_profiles(args.profile_dir))
+    except ValueError as e:
+        raise CliError(f"{src}: {e}") from None
+    header = f"# Imported from {src.name} by tuyameter profile import-autoexec.\n"
+    out.write_text(header + yaml.safe_dump(res.data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    try:
+        prof = load_profile(out)  # what we wrote must load
+    except YamlFileError as e:
+        raise CliError(f"the imported profile does not validate: {e}") from None
+    if args.json:
+        emit_json({"profile": prof.name, "file": str(out), "dps": len(prof.dps), "based_on": res.based_on,
+                   "notes": res.notes})  # fmt: skip
+    else:
+        based = f", based on {res.based_on}" if res.based_on else ""
+        print(f"wrote {out}: profile {prof.name} with {len(prof.dps)} DPs{based}")
+        for n in res.notes:
+            print(f"  - {n}")
     return 0

@@ -1,0 +1,1 @@
+"""Interoperability with other firmware: OpenBeken autoexec.bat scripts."""

@@ -1,0 +1,101 @@
+"""Parse an OpenBeken ``autoexec.bat`` that configures a TuyaMCU meter (sans-IO, pure).
+
+What we read: ``startDriver``, ``tuyaMcu_setBaudRate``, ``tuyaMcu_defWiFiState``,
+``setChannelType``, ``setChannelLabel``, ``linkTuyaMCUOutputToChannel`` and
+``setChannelPrivate`` (commands are case-insensitive, as in OpenBeken). Everything else
+is kept in :attr:`Autoexec.unknown` with its line number — never silently dropped.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+#: OpenBeken channel type → (scale, unit, Home Assistant device class, state class)
+CHANNEL_TYPES: dict[str, tuple[float, str | None, str | None, str | None]] = {
+    "power_div10": (0.1, "W", "power", "measurement"),
+    "power": (1.0, "W", "power", "measurement"),
+    "voltage_div10": (0.1, "V", "voltage", "measurement"),
+    "current_div1000": (0.001, "A", "current", "measurement"),
+    "current_div100": (0.01, "A", "current", "measurement"),
+    "energytotal_kwh_div100": (0.01, "kWh", "energy", "total_increasing"),
+    "energytotal_kwh_div1000": (0.001, "kWh", "energy", "total_increasing"),
+    "powerfactor_div100": (0.01, None, "power_factor", "measurement"),
+    "powerfactor_div1000": (0.001, None, "power_factor", "measurement"),
+    "frequency_div100": (0.01, "Hz", "frequency", "measurement"),
+    "frequency_div10": (0.1, "Hz", "frequency", "measurement"),
+    "readonly": (1.0, None, None, None),
+    "textfield": (1.0, None, None, None),
+}
+
+#: linkTuyaMCUOutputToChannel type number → our DP type name
+LINK_TYPES = {0: "raw", 1: "bool", 2: "value", 3: "string", 4: "enum", 5: "bitmap"}
+
+
+@dataclass
+class Channel:
+    number: int
+    type: str | None = None
+    label: str | None = None
+    private: bool = False
+    dp: int | None = None
+    dp_type: str | None = None
+
+
+@dataclass
+class Autoexec:
+    drivers: list[str] = field(default_factory=list)
+    baud: int | None = None
+    wifi_state: int | None = None
+    channels: dict[int, Channel] = field(default_factory=dict)
+    unknown: list[tuple[int, str]] = field(default_factory=list)  # (line, text)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def channel(self, n: int) -> Channel:
+        return self.channels.setdefault(n, Channel(n))
+
+
+_IGNORED = {"ntp_setserver", "ntp_timezoneofs", "powersave"}  # understood, nothing to import
+
+
+def parse_autoexec(text: str) -> Autoexec:
+    """Never raises on input: problems go to ``errors``, unknown commands to ``unknown``."""
+    out = Autoexec()
+    for no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("//", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            parts = shlex.split(line)
+        except ValueError as e:
+            out.errors.append((no, f"cannot split {raw.strip()!r}: {e}"))
+            continue
+        cmd, args = parts[0].lower(), parts[1:]
+        try:
+            _apply(out, no, cmd, args, raw.strip())
+        except (ValueError, IndexError):
+            out.errors.append((no, f"bad arguments: {raw.strip()!r}"))
+    return out
+
+
+def _apply(out: Autoexec, no: int, cmd: str, args: list[str], raw: str) -> None:
+    if cmd == "startdriver":
+        out.drivers.append(args[0])
+    elif cmd == "tuyamcu_setbaudrate":
+        out.baud = int(args[0])
+    elif cmd == "tuyamcu_defwifistate":
+        out.wifi_state = int(args[0])
+    elif cmd == "setchanneltype":
+        out.channel(int(args[0])).type = args[1]
+    elif cmd == "setchannellabel":
+        out.channel(int(args[0])).label = " ".join(args[1:])
+    elif cmd == "setchannelprivate":
+        out.channel(int(args[0])).private = args[1].lower() in ("1", "true", "yes")
+    elif cmd == "linktuyamcuoutputtochannel":
+        dp, dtype, ch = int(args[0]), int(args[1]), int(args[2])
+        c = out.channel(ch)
+        c.dp, c.dp_type = dp, LINK_TYPES.get(dtype, "value")
+    elif cmd in _IGNORED:
+        pass
+    else:
+        out.unknown.append((no, raw))

@@ -1,0 +1,135 @@
+"""An OpenBeken autoexec → a tuyameter profile (as YAML-ready data), with notes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuyameter.interop.autoexec import CHANNEL_TYPES, Autoexec
+from tuyameter.profiles.match import rank_profiles
+from tuyameter.profiles.model import DPSpec, Profile
+from tuyameter.tuyamcu.constants import DPType
+
+_TYPES = {t.name.lower(): t for t in DPType}
+
+
+@dataclass
+class Imported:
+    data: dict[str, Any]
+    based_on: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"\(.*?\)", "", text).strip().lower()
+    s = re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+    return s if s and s[0].isalpha() else f"dp_{s}"
+
+
+def _spec_dict(spec: DPSpec) -> dict[str, Any]:
+    d: dict[str, Any] = {"dp": spec.dp, "name": spec.name, "type": spec.type.name.lower()}
+    if spec.scale != 1:
+        d["scale"] = spec.scale
+    for key in ("unit", "channel", "device_class", "state_class", "entity_category", "ha", "icon", "label",
+                "reverse_option", "signed_by", "counter"):  # fmt: skip
+        v = getattr(spec, key)
+        if v is not None:
+            d[key] = v
+    if spec.access != "ro":
+        d["access"] = spec.access
+    if spec.range is not None:
+        d["range"] = list(spec.range)
+    if spec.options:
+        d["options"] = dict(spec.options)
+    for flag in ("private", "diagnostic", "lone_zero"):
+        if getattr(spec, flag):
+            d[flag] = True
+    if spec.resets:
+        d["resets"] = list(spec.resets)
+    return d
+
+
+def autoexec_to_profile(a: Autoexec, name: str, known: list[Profile]) -> Imported:
+    """Build a profile. DP names, kinds and ranges come from the shipped profile that fits
+    the script's DPs (when one does); scaling, units, labels and privacy from the script."""
+    if "tuyamcu" not in {d.lower() for d in a.drivers}:
+        raise ValueError("the script does not start the TuyaMCU driver: not a TuyaMCU device")
+    linked = [c for c in a.channels.values() if c.dp is not None]
+    if not linked:
+        raise ValueError("the script links no TuyaMCU DP to a channel")
+    res = Imported({"name": name, "description": f"imported from an OpenBeken autoexec.bat ({len(linked)} DPs)"})
+    seen = {c.dp: _TYPES.get(c.dp_type or "value", DPType.VALUE) for c in linked if c.dp is not None}
+    # OpenBeken uses the link's type only when sending, so match on DP ids alone.
+    ranked = rank_profiles(known, dict.fromkeys(seen, DPType.VALUE))
+    base = next((p for p in (known_by(known, m.profile) for m in ranked) if set(seen) <= set(p.by_dp())), None)
+    base_dps = base.by_dp() if base else {}
+    if base is not None:
+        res.based_on = base.name
+        res.data |= {"manufacturer": base.manufacturer, "model": base.model, "channels": list(base.channels)}
+        if base.report_rate:
+            res.data["report_rate"] = base.report_rate
+        res.notes.append(f"DP names, kinds and ranges from the shipped profile {base.name}")
+    res.data["tuyamcu"] = {"baud": a.baud or 9600, "wifi_state": a.wifi_state if a.wifi_state is not None else 4}
+    dps: list[dict[str, Any]] = []
+    for c in sorted(linked, key=lambda c: c.dp or 0):
+        assert c.dp is not None
+        known_spec = base_dps.get(c.dp)
+        d = _spec_dict(known_spec) if known_spec else {"dp": c.dp, "name": _slug(c.label or f"dp {c.dp}"),
+                                                        "type": c.dp_type or "value"}  # fmt: skip
+        ctype = (c.type or "").lower()
+        if ctype in CHANNEL_TYPES:
+            scale, unit, dclass, sclass = CHANNEL_TYPES[ctype]
+            if ctype not in ("readonly", "textfield"):
+                if known_spec and abs(known_spec.scale - scale) > 1e-12:
+                    res.notes.append(
+                        f"dp{c.dp}: the script scales by {scale:g}, {base and base.name} by "
+                        f"{known_spec.scale:g}; using the script's"
+                    )
+                d["scale"] = scale
+                if unit:
+                    d["unit"] = unit
+                if dclass and "device_class" not in d:
+                    d["device_class"] = dclass
+                if sclass and "state_class" not in d:
+                    d["state_class"] = sclass
+        elif c.type:
+            res.notes.append(f"dp{c.dp}: unknown channel type {c.type!r} (kept unscaled)")
+        if c.label:
+            d["label"] = c.label
+        d["private"] = c.private
+        if not d["private"]:
+            del d["private"]
+        dps.append(d)
+    linked_dps = {c.dp for c in linked}
+    for dp, spec in sorted(base_dps.items()):
+        if dp not in linked_dps and (spec.access == "wo" or spec.diagnostic):
+            dps.append(_spec_dict(spec))
+            res.notes.append(f"dp{dp} ({spec.name}) is not in the script; added from {base and base.name}")
+    res.data["dps"] = sorted(dps, key=lambda d: d["dp"])
+    if base is not None and base.computed:
+        res.data["computed"] = [
+            {
+                k: v
+                for k, v in (
+                    ("name", c.name),
+                    ("sum", list(c.sum)),
+                    ("unit", c.unit),
+                    ("label", c.label),
+                    ("device_class", c.device_class),
+                    ("state_class", c.state_class),
+                    ("decimals", c.decimals),
+                )
+                if v is not None
+            }
+            for c in base.computed
+        ]
+    for no, text in a.unknown:
+        res.notes.append(f"line {no}: not imported: {text}")
+    for no, text in a.errors:
+        res.notes.append(f"line {no}: {text}")
+    return res
+
+
+def known_by(profiles: list[Profile], name: str) -> Profile:
+    return next(p for p in profiles if p.name == name)
