@@ -69,6 +69,8 @@ class ConsoleOutput:
         if prof is not None:
             units = {d.name: d.unit for d in prof.dps} | {c.name: c.unit for c in prof.computed}
             decimals = {d.name: d.decimals for d in prof.dps} | {c.name: c.decimals for c in prof.computed}
+            # The gateway's energy totals have Wh resolution, finer than the meter's counters.
+            decimals |= {d.name: 3 for d in prof.dps if d.counter}
         parts = []
         shown = set()
         for name, short in _SUMMARY:
