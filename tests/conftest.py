@@ -1,24 +1,13 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=150, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
-ROOT = Path(__file__).resolve().parent.parent
-
 # Gateways started by the tests keep their store in a throw-away data directory.
 os.environ.setdefault("XDG_DATA_HOME", tempfile.mkdtemp(prefix="tuyameter-test-data-"))
-TUYAMETER = [sys.executable, "-m", "tuyameter"]
-
-
-@pytest.fixture
-def cli() -> list[str]:
-    return list(TUYAMETER)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from broker import free_port
 from e2e import Proc, run_cli, start_sim
 
 pytestmark = pytest.mark.slow
@@ -96,12 +96,6 @@ def test_run_values_match_the_emulator_and_survive_a_restart_on_the_same_path(tm
             sim2.stop()
     finally:
         gw.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_run_over_tcp_survives_an_emulator_restart_on_the_same_port() -> None:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_async
-from tuyameter.gateway.runner import MeterConfig, MeterRunner, WriteRefused
+from tuyameter.gateway.runner import MeterConfig, MeterRunner, WriteRefused, validated_write
 from tuyameter.profiles.model import Value
 
 
@@ -45,16 +45,10 @@ def parse_value(text: str) -> Value:
 
 async def _set(args: argparse.Namespace) -> int:
     profile = load_profile_arg(args.profile, args.profile_dir)
-    spec = profile.by_name().get(args.name)
     value = parse_value(args.value)
-    if spec is None:
-        writable = ", ".join(d.name for d in profile.dps if d.writable)
-        raise CliError(f"{profile.name} has no DP named {args.name!r}; writable: {writable}")
     try:
-        if not spec.writable:
-            raise WriteRefused(f"{args.name} is read-only")
-        spec.to_raw(value)  # refuse before touching the device
-    except (WriteRefused, ValueError) as e:
+        validated_write(profile, args.name, value)  # refuse before touching the device
+    except WriteRefused as e:
         raise CliError(f"refused: {e}") from None
     runner = MeterRunner(MeterConfig(id="set", url=args.url, profile=args.profile), profile, [])
     task = asyncio.ensure_future(runner.run())
@@ -67,7 +61,8 @@ async def _set(args: argparse.Namespace) -> int:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    echoed = {profile.by_dp()[dp].name: profile.by_dp()[dp].to_value(v) for dp, v in res.echoed.items()}
+    specs = profile.by_dp()
+    echoed = {specs[dp].name: specs[dp].to_value(v) for dp, v in res.echoed.items()}
     if args.json:
         emit_json({"name": args.name, "value": value, "ok": res.ok, "echoed": echoed, "error": res.error})
     elif res.ok:

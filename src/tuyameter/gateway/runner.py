@@ -21,6 +21,7 @@ from tuyameter.store.base import Store
 from tuyameter.transport.links import Link, LinkError, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
+from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPRecord
 from tuyameter.tuyamcu.session import Session, SessionConfig
 
@@ -45,6 +46,21 @@ class MeterConfig:
 
 class WriteRefused(ValueError):
     """A write that the profile does not allow (read-only, out of range, unknown)."""
+
+
+def validated_write(profile: Profile, name: str, value: Value) -> DPRecord:
+    """The DP record for writing ``value`` to ``name``, or :class:`WriteRefused` saying why not."""
+    spec = profile.by_name().get(name)
+    if spec is None:
+        writable = ", ".join(d.name for d in profile.dps if d.writable)
+        raise WriteRefused(f"{profile.name} has no DP named {name!r}; writable: {writable}")
+    if not spec.writable:
+        raise WriteRefused(f"{name} is read-only")
+    try:
+        raw = spec.to_raw(value)
+    except ValueError as e:
+        raise WriteRefused(str(e)) from None
+    return DPRecord.make(spec.dp, spec.type, bool(raw) if spec.type is DPType.BOOL else raw)
 
 
 def _time_scale(url: str) -> float:
@@ -131,16 +147,7 @@ class MeterRunner:
 
     async def write(self, name: str, value: Value, timeout: float = 5.0) -> ev.WriteResult:
         """Validate against the profile and write one DP; returns the MCU's verdict."""
-        spec = self.profile.by_name().get(name)
-        if spec is None:
-            raise WriteRefused(f"{self.profile.name} has no DP named {name!r}")
-        if not spec.writable:
-            raise WriteRefused(f"{name} is read-only")
-        try:
-            raw = spec.to_raw(value)
-        except ValueError as e:
-            raise WriteRefused(str(e)) from None
-        rec = DPRecord.make(spec.dp, spec.type, bool(raw) if spec.type.name == "BOOL" else raw)
+        rec = validated_write(self.profile, name, value)
         loop = asyncio.get_running_loop()
         wid = self.session.write([rec], loop.time())
         fut: asyncio.Future[ev.WriteResult] = loop.create_future()

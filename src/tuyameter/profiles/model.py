@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPValue
@@ -117,11 +119,16 @@ class Profile:
     channels: tuple[str, ...] = ()
     report_rate: str | None = None  # name of the report-rate DP
 
-    def by_dp(self) -> dict[int, DPSpec]:
-        return {d.dp: d for d in self.dps}
+    def __post_init__(self) -> None:
+        # Lookups are used per DP record (monitor, decode, MQTT commands): build them once.
+        object.__setattr__(self, "_by_dp", MappingProxyType({d.dp: d for d in self.dps}))
+        object.__setattr__(self, "_by_name", MappingProxyType({d.name: d for d in self.dps}))
 
-    def by_name(self) -> dict[str, DPSpec]:
-        return {d.name: d for d in self.dps}
+    def by_dp(self) -> Mapping[int, DPSpec]:
+        return self._by_dp  # type: ignore[attr-defined,no-any-return]
+
+    def by_name(self) -> Mapping[str, DPSpec]:
+        return self._by_name  # type: ignore[attr-defined,no-any-return]
 
     def spec(self, name: str) -> DPSpec:
         try:
