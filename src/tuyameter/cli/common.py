@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
+import tempfile
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from tuyameter.profiles.loader import all_profiles, find_profile
@@ -58,3 +61,37 @@ def run_async(coro: Coroutine[Any, Any, int], duration: float | None = None) -> 
             return 0
 
     return asyncio.run(main())
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory and rename: never a half-written file."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_profile_file(path: str | Path, data: dict[str, Any], header: str) -> Profile:
+    """Write profile data as YAML and load it back through the validator (removed if invalid)."""
+    import yaml
+
+    from tuyameter.profiles.loader import load_profile
+
+    p = Path(path)
+    try:
+        write_atomic(p, (header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)).encode())
+    except OSError as e:
+        raise CliError(f"cannot write {p}: {e}") from None
+    try:
+        return load_profile(p)
+    except YamlFileError as e:
+        p.unlink(missing_ok=True)
+        raise CliError(f"the generated profile does not validate ({e}); nothing written") from None

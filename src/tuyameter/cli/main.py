@@ -7,10 +7,20 @@ import logging
 import sys
 
 from tuyameter import __version__
-from tuyameter.cli import decode_cmd, energy_cmd, monitor_cmd, probe_cmd, profile_cmd, run_cmd, set_cmd, sim_cmd
+from tuyameter.cli import (
+    decode_cmd,
+    energy_cmd,
+    flash_cmd,
+    monitor_cmd,
+    probe_cmd,
+    profile_cmd,
+    run_cmd,
+    set_cmd,
+    sim_cmd,
+)
 from tuyameter.cli.common import CliError
 
-COMMANDS = (run_cmd, sim_cmd, probe_cmd, monitor_cmd, decode_cmd, set_cmd, energy_cmd, profile_cmd)
+COMMANDS = (run_cmd, sim_cmd, probe_cmd, monitor_cmd, decode_cmd, set_cmd, energy_cmd, profile_cmd, flash_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

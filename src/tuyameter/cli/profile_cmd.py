@@ -80,13 +80,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     import re
     from pathlib import Path
 
-    import yaml
-
-    from tuyameter.cli.common import CliError, load_all_profiles
+    from tuyameter.cli.common import CliError, load_all_profiles, write_profile_file
     from tuyameter.interop.autoexec import parse_autoexec
     from tuyameter.interop.to_profile import autoexec_to_profile
-    from tuyameter.profiles.loader import load_profile
-    from tuyameter.util.yamlfile import YamlFileError
 
     src, out = Path(args.file), Path(args.output)
     try:
@@ -99,11 +95,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise CliError(f"{src}: {e}") from None
     header = f"# Imported from {src.name} by tuyameter profile import-autoexec.\n"
-    out.write_text(header + yaml.safe_dump(res.data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    try:
-        prof = load_profile(out)  # what we wrote must load
-    except YamlFileError as e:
-        raise CliError(f"the imported profile does not validate: {e}") from None
+    prof = write_profile_file(out, res.data, header)
     if args.json:
         emit_json({"profile": prof.name, "file": str(out), "dps": len(prof.dps), "based_on": res.based_on,
                    "notes": res.notes})  # fmt: skip

@@ -27,7 +27,7 @@ def _slug(text: str) -> str:
     return s if s and s[0].isalpha() else f"dp_{s}"
 
 
-def _spec_dict(spec: DPSpec) -> dict[str, Any]:
+def spec_dict(spec: DPSpec) -> dict[str, Any]:
     d: dict[str, Any] = {"dp": spec.dp, "name": spec.name, "type": spec.type.name.lower()}
     if spec.scale != 1:
         d["scale"] = spec.scale
@@ -75,7 +75,7 @@ def autoexec_to_profile(a: Autoexec, name: str, known: list[Profile]) -> Importe
     for c in sorted(linked, key=lambda c: c.dp or 0):
         assert c.dp is not None
         known_spec = base_dps.get(c.dp)
-        d = _spec_dict(known_spec) if known_spec else {"dp": c.dp, "name": _slug(c.label or f"dp {c.dp}"),
+        d = spec_dict(known_spec) if known_spec else {"dp": c.dp, "name": _slug(c.label or f"dp {c.dp}"),
                                                         "type": c.dp_type or "value"}  # fmt: skip
         ctype = (c.type or "").lower()
         if ctype in CHANNEL_TYPES:
@@ -104,26 +104,11 @@ def autoexec_to_profile(a: Autoexec, name: str, known: list[Profile]) -> Importe
     linked_dps = {c.dp for c in linked}
     for dp, spec in sorted(base_dps.items()):
         if dp not in linked_dps and (spec.access == "wo" or spec.diagnostic):
-            dps.append(_spec_dict(spec))
+            dps.append(spec_dict(spec))
             res.notes.append(f"dp{dp} ({spec.name}) is not in the script; added from {base and base.name}")
     res.data["dps"] = sorted(dps, key=lambda d: d["dp"])
     if base is not None and base.computed:
-        res.data["computed"] = [
-            {
-                k: v
-                for k, v in (
-                    ("name", c.name),
-                    ("sum", list(c.sum)),
-                    ("unit", c.unit),
-                    ("label", c.label),
-                    ("device_class", c.device_class),
-                    ("state_class", c.state_class),
-                    ("decimals", c.decimals),
-                )
-                if v is not None
-            }
-            for c in base.computed
-        ]
+        res.data["computed"] = computed_dicts(base)
     for no, text in a.unknown:
         res.notes.append(f"line {no}: not imported: {text}")
     for no, text in a.errors:
@@ -133,3 +118,14 @@ def autoexec_to_profile(a: Autoexec, name: str, known: list[Profile]) -> Importe
 
 def known_by(profiles: list[Profile], name: str) -> Profile:
     return next(p for p in profiles if p.name == name)
+
+
+def computed_dicts(base: Profile) -> list[dict[str, Any]]:
+    """The profile's computed values as YAML-ready dicts."""
+    out = []
+    for c in base.computed:
+        fields = (("name", c.name), ("sum", list(c.sum)), ("unit", c.unit), ("label", c.label),
+                  ("device_class", c.device_class), ("state_class", c.state_class),
+                  ("decimals", c.decimals))  # fmt: skip
+        out.append({k: v for k, v in fields if v is not None})
+    return out

@@ -1,0 +1,154 @@
+"""What a person can act on, from a decoded Tuya store: chip, TuyaMCU and baud, pins, keys, DP schema."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuyameter.flash.kv import Store
+from tuyameter.flash.values import Parsed, parse_value
+
+#: (pattern on the user_param_key name, role); first match wins
+PIN_ROLES: list[tuple[str, str]] = [
+    (r"^(ele_pin|epin)$", "BL0937 CF (power pulses)"),
+    (r"^(vi_pin|ivpin)$", "BL0937 CF1 (voltage/current pulses)"),
+    (r"^(sel_pin_pin|ivcpin)$", "BL0937 SEL"),
+    (r"^rl(\d+)_pin$", "relay {0}"),
+    (r"^bt(\d+)_pin$", "button {0}"),
+    (r"^led(\d+)_pin$", "LED {0}"),
+    (r"^(netled\d*_pin|wfst_pin|wfst)$", "Wi-Fi status LED"),
+    (r"^(uart_tx_pin|tx_pin)$", "UART TX"),
+    (r"^(uart_rx_pin|rx_pin)$", "UART RX"),
+    (r"^bz_pin_pin$|^buzzer_io$", "buzzer"),
+    (r"^ch\d+_pin$|^(r|g|b|c|w)_pin$", "PWM {0}"),
+]
+_SECRET = re.compile(r"(^|_)(key|passwd|password|pwd|psk\w*|pin|secret|token|auth\w*)$", re.I)
+_NOT_SECRET = {"pk", "firmk", "user_param_key"}
+LOCAL_KEY_FIELDS = ("local_key", "localkey", "lk", "sec_key")
+
+
+def chip_for_module(module: str) -> str | None:
+    m = module.upper()
+    if m.startswith(("WR", "CR")):
+        return "RTL87x0C"
+    if m.startswith("WD"):
+        return "RDA5981"
+    if m.startswith("T1"):
+        return "BK7238"
+    if m.startswith(("CB", "T34", "T2")):
+        return "BK7231N"
+    if m.startswith("W"):
+        return "BK7231T"
+    return None
+
+
+def mask(secret: str) -> str:
+    return secret[:2] + "*" * max(len(secret) - 4, 4) + secret[-2:] if len(secret) > 6 else "*" * len(secret)
+
+
+def is_secret(name: str) -> bool:
+    return name not in _NOT_SECRET and bool(_SECRET.search(name))
+
+
+def redact(value: Any, show: bool) -> Any:
+    """Mask secret-looking fields inside parsed values (recursively) unless ``show``."""
+    if show:
+        return value
+    if isinstance(value, dict):
+        return {
+            k: (mask(v) if isinstance(v, str) and v and is_secret(k) else redact(v, show)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v, show) for v in value]
+    return value
+
+
+@dataclass
+class Summary:
+    chip: str | None = None
+    chip_source: str | None = None
+    module: str | None = None
+    tuyamcu: bool = False
+    baud: int | None = None
+    pins: dict[int, list[str]] = field(default_factory=dict)
+    device_id: str | None = None
+    product_key: str | None = None
+    schema_id: str | None = None
+    firmware: str | None = None
+    local_key: str | None = None
+    uuid: str | None = None
+    auth_key: str | None = None
+    wifi_ssid: str | None = None
+    schema: list[dict[str, Any]] | None = None
+    schema_key: str | None = None
+    parsed: dict[str, Parsed] = field(default_factory=dict)
+
+
+def _dict(parsed: dict[str, Parsed], name: str) -> dict[str, Any]:
+    p = parsed.get(name)
+    return p.value if p is not None and isinstance(p.value, dict) else {}
+
+
+def summarize(store: Store, image: bytes | None = None) -> Summary:
+    s = Summary()
+    s.parsed = {n: parse_value(v.raw) for n, v in store.values.items() if v.raw is not None}
+    baud = _dict(s.parsed, "baud_cfg")
+    if baud:
+        s.tuyamcu = True
+        b = baud.get("baud")
+        s.baud = int(b) if isinstance(b, int | str) and str(b).isdigit() else None
+    upk = _dict(s.parsed, "user_param_key")
+    module = upk.get("module")
+    if isinstance(module, str):
+        s.module = module
+        s.chip, s.chip_source = chip_for_module(module), f"module {module}"
+    for name, val in upk.items():
+        if not isinstance(val, int) or isinstance(val, bool):
+            continue
+        for pattern, role in PIN_ROLES:
+            m = re.match(pattern, name)
+            if m:
+                s.pins.setdefault(val, []).append(role.format(*m.groups()) + f" ({name})")
+                break
+    di = _dict(s.parsed, "gw_di")
+    s.device_id = _str(di.get("id"))
+    s.product_key = _str(di.get("pk")) or _str(di.get("firmk"))
+    s.schema_id = _str(di.get("s_id"))
+    s.firmware = _str(di.get("swv")) or _str(di.get("dev_swv"))
+    s.local_key = next((_str(di.get(k)) for k in LOCAL_KEY_FIELDS if _str(di.get(k))), None)
+    bi = _dict(s.parsed, "gw_bi")
+    s.uuid, s.auth_key = _str(bi.get("uuid")), _str(bi.get("auth_key"))
+    s.wifi_ssid = _str(_dict(s.parsed, "gw_wsm").get("ssid"))
+    s.schema_key, s.schema = _find_schema(s.parsed, s.schema_id)
+    if s.chip is None and image is not None and len(image) > 0x100000:
+        s.chip, s.chip_source = _chip_from_strings(image)
+    return s
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def _find_schema(parsed: dict[str, Parsed], schema_id: str | None) -> tuple[str | None, list[dict[str, Any]] | None]:
+    names = ([schema_id] if schema_id else []) + sorted(parsed)
+    for name in names:
+        p = parsed.get(name)
+        if p is not None and _looks_like_schema(p.value):
+            return name, p.value
+    return None, None
+
+
+def _looks_like_schema(v: Any) -> bool:
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(isinstance(d, dict) and isinstance(d.get("id"), int) and isinstance(d.get("type"), str) for d in v)
+    )
+
+
+def _chip_from_strings(image: bytes) -> tuple[str | None, str | None]:
+    low = image[:0x1D0000].lower()
+    counts = {chip: low.count(chip.lower().encode()) for chip in ("BK7231N", "BK7231T", "BK7238")}
+    chip = max(counts, key=lambda c: counts[c])
+    return (chip, "firmware strings") if counts[chip] else (None, None)

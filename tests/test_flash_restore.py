@@ -1,0 +1,150 @@
+"""flash restore-config and flash inspect through the real command line, and a property test:
+a restore never yields an image that fails validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kvencode as kve
+from e2e import run_cli
+from tuyameter.flash.kv import read_store
+from tuyameter.flash.restore import RestoreError, apply_restore, plan_restore, validate_result
+from tuyameter.profiles import load_profile
+
+
+def device(key: bytes, baud: bytes, mac: bytes, *, obk: bool = False, n: int = 6) -> bytes:
+    s = kve.Store(device_key=key)
+    s.put("baud_cfg", b'{"baud":' + baud + b"}")
+    s.put(
+        "gw_di",
+        json.dumps({"id": f"bf{key.hex()[:8]}", "pk": "z95s7p3z54xbsjnl", "local_key": key.hex()[:16]}).encode(),
+    )
+    for i in range(n):
+        s.put(f"v{i}", bytes([i]) * (200 * i + 1))
+    return bytes(kve.full_dump(kve.config_region(s), mac=mac, obk_config=obk))
+
+
+A = device(bytes(range(16)), b"9600", b"\x38\x1f\x8d\x00\x00\x01")
+B = device(bytes(range(16, 32)), b"115200", b"\x38\x1f\x8d\x00\x00\x02", obk=True, n=14)
+
+
+def test_restore_0x1d0000_to_end_validates_and_leaves_the_rest_identical(tmp_path: Path) -> None:
+    a, b, out = tmp_path / "a.bin", tmp_path / "b.bin", tmp_path / "out.bin"
+    a.write_bytes(A)
+    b.write_bytes(B)
+    args = [
+        "flash",
+        "restore-config",
+        "--backup",
+        str(a),
+        "--into",
+        str(b),
+        "-o",
+        str(out),
+        "--range",
+        "0x1D0000:0x200000",
+    ]
+    r = run_cli(*args)
+    assert r.returncode == 2 and not out.exists(), "cloning the MAC and overwriting OBK config need --yes"
+    assert "MAC 38:1f:8d:00:00:02 → 38:1f:8d:00:00:01" in r.stdout and "OpenBeken's own config" in r.stdout
+    r = run_cli(*args, "--dry-run", "--json")
+    rep = json.loads(r.stdout)
+    assert r.returncode == 0 and rep["valid"] and rep["written"] is None and not out.exists()
+    r = run_cli(*args, "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = out.read_bytes()
+    assert res[:0x1D0000] == B[:0x1D0000] and res[0x1D0000:] == A[0x1D0000:]
+    assert b.read_bytes() == B and a.read_bytes() == A, "inputs are never written"
+    r = run_cli("flash", "inspect", str(out), "--json")
+    info = json.loads(r.stdout)
+    assert info["baud"] == 9600 and info["key_block"] == 0x1EE000 and not info["problems"]
+
+
+def test_default_range_and_72k_backup(tmp_path: Path) -> None:
+    cfg, b, out = tmp_path / "cfg.bin", tmp_path / "b.bin", tmp_path / "out.bin"
+    cfg.write_bytes(A[0x1EE000:])
+    b.write_bytes(B)
+    r = run_cli("flash", "restore-config", "--backup", str(cfg), "--into", str(b), "-o", str(out), "--yes", "--json")
+    rep = json.loads(r.stdout)
+    assert r.returncode == 0 and rep["range"] == [0x1EE000, 0x200000] and rep["valid"]
+    assert "different device's valid Tuya store" in rep["needs_yes"][0]
+    assert out.read_bytes()[:0x1EE000] == B[:0x1EE000] and out.read_bytes()[0x1EE000:] == A[0x1EE000:]
+    assert set(rep["values"]["removed"]) >= {"v13"} and rep["values"]["changed"] == ["baud_cfg", "gw_di"]
+
+
+def test_refusals(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(A)
+    b.write_bytes(B)
+    r = run_cli("flash", "restore-config", "--backup", str(a), "--into", str(b), "-o", str(b), "--yes")
+    assert r.returncode == 2 and "never writes in place" in r.stderr and b.read_bytes() == B
+    r = run_cli("flash", "restore-config", "--backup", str(a), "--into", str(b), "-o", str(tmp_path / "o"),
+                "--range", "0x1EE800:0x200000")  # fmt: skip
+    assert r.returncode == 2 and "not aligned to 4 KB" in r.stderr
+    r = run_cli("flash", "restore-config", "--backup", str(a), "--into", str(b), "-o", str(tmp_path / "o"),
+                "--range", "0x1F0000:0x200000", "--yes")  # fmt: skip
+    assert r.returncode == 2 and "REFUSED" in r.stdout and not (tmp_path / "o").exists()
+    half = tmp_path / "half.bin"
+    half.write_bytes(A[:0x100800])
+    r = run_cli("flash", "restore-config", "--backup", str(half), "--into", str(b), "-o", str(tmp_path / "o"))
+    assert r.returncode == 2 and "whole 4 KB sectors" in r.stderr
+
+
+def test_inspect_errors_and_profile(tmp_path: Path) -> None:
+    erased, dump, prof = tmp_path / "erased.bin", tmp_path / "d.bin", tmp_path / "from_flash.yaml"
+    erased.write_bytes(b"\xff" * 0x12000)
+    r = run_cli("flash", "inspect", str(erased))
+    assert r.returncode == 2 and "erased" in r.stderr
+    r = run_cli("flash", "inspect", str(tmp_path / "missing.bin"))
+    assert r.returncode == 2 and "cannot read" in r.stderr
+    dump.write_bytes(A)
+    r = run_cli("flash", "inspect", str(dump), "--profile", str(prof))
+    assert r.returncode == 2 and "no DP schema" in r.stderr and not prof.exists()
+    r = run_cli("flash", "inspect", str(dump))
+    assert r.returncode == 0 and "9600 baud" in r.stdout and "--show-secrets to reveal" in r.stdout
+    assert "000102030405060" not in r.stdout  # the local key is masked
+    r = run_cli("flash", "inspect", str(dump), "--show-secrets")
+    assert "0001020304050607" in r.stdout
+
+
+def test_schema_becomes_a_profile(tmp_path: Path) -> None:
+    from test_flash_kv import SCHEMA, build, meter_values
+
+    dump, prof = tmp_path / "d.bin", tmp_path / "from_flash.yaml"
+    _, region = build(meter_values())
+    dump.write_bytes(bytes(kve.full_dump(region)))
+    r = run_cli("flash", "inspect", str(dump), "--profile", str(prof))
+    assert r.returncode == 0, r.stderr
+    p = load_profile(prof)
+    assert p.name == "from_flash" and "z95s7p3z54xbsjnl" in p.product_ids and p.baud == 9600
+    by = p.by_dp()
+    assert set(by) == {e["id"] for e in SCHEMA}
+    assert by[101].name == "power_a" and by[101].range == (0, 600000) and by[101].scale == 0.1
+    assert by[102].options == {0: "forward", 1: "reverse"}
+    assert by[129].access == "rw" and by[129].range == (3, 60)
+
+
+_SECTORS = 0x200000 // 0x1000
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0x1C0, _SECTORS - 1), st.integers(1, 0x40))
+def test_a_restore_is_valid_or_refused(first: int, count: int) -> None:
+    start, end = first * 0x1000, min(_SECTORS, first + count) * 0x1000
+    try:
+        plan = plan_restore(A, B, (start, end))
+    except RestoreError:
+        return
+    result = apply_restore(plan, A, B)
+    check = validate_result(result, plan, A, B)
+    assert result[:start] == B[:start] and result[end:] == B[end:]
+    if check.ok:  # what would be written holds the backup's store, intact
+        st_ = read_store(result)
+        assert {n: v.raw for n, v in st_.values.items()} == {n: v.raw for n, v in read_store(A).values.items()}
+        assert all(v.crc_ok for v in st_.values.values())
+    else:
+        assert check.problems
