@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp.add_argument("--profile-dir", action="append", default=[])
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
+    exp = ps.add_parser("export-autoexec", help="write an OpenBeken autoexec.bat that configures a profile's meter")
+    exp.add_argument("profile", help="profile name or file")
+    exp.add_argument("-o", "--output", help="file to write (default: standard output)")
+    exp.add_argument("--first-channel", type=int, default=1, help="first OpenBeken channel to use (default 1)")
+    exp.add_argument("--profile-dir", action="append", default=[])
+    exp.add_argument("--json", action="store_true")
+    exp.set_defaults(func=cmd_export)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -104,4 +111,29 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"wrote {out}: profile {prof.name} with {len(prof.dps)} DPs{based}")
         for n in res.notes:
             print(f"  - {n}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tuyameter.cli.common import CliError, write_atomic
+    from tuyameter.interop.to_autoexec import profile_to_autoexec
+
+    prof = load_profile_arg(args.profile, args.profile_dir)
+    if not 0 <= args.first_channel <= 40:
+        raise CliError("--first-channel must be 0..40 (OpenBeken has 64 channels; the meter needs about 30)")
+    ex = profile_to_autoexec(prof, args.first_channel)
+    if args.output:
+        try:
+            write_atomic(args.output, ex.text.encode())
+        except OSError as e:
+            raise CliError(f"cannot write {args.output}: {e}") from None
+    if args.json:
+        emit_json({"profile": prof.name, "file": args.output, "script": None if args.output else ex.text,
+                   "channels": ex.channels, "notes": ex.notes})  # fmt: skip
+    elif args.output:
+        print(f"wrote {args.output}: {len(ex.channels)} channels for profile {prof.name}")
+        for n in ex.notes:
+            print(f"  - {n}")
+    else:
+        print(ex.text, end="")
     return 0

@@ -1,13 +1,14 @@
 """Parse an OpenBeken ``autoexec.bat`` that configures a TuyaMCU meter (sans-IO, pure).
 
 What we read: ``startDriver``, ``tuyaMcu_setBaudRate``, ``tuyaMcu_defWiFiState``,
-``setChannelType``, ``setChannelLabel``, ``linkTuyaMCUOutputToChannel`` and
-``setChannelPrivate`` (commands are case-insensitive, as in OpenBeken). Everything else
+``setChannelType``, ``setChannelLabel``, ``SetChannelEnum``, ``linkTuyaMCUOutputToChannel``
+and ``setChannelPrivate`` (commands are case-insensitive, as in OpenBeken). Everything else
 is kept in :attr:`Autoexec.unknown` with its line number — never silently dropped.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass, field
 
@@ -20,13 +21,25 @@ CHANNEL_TYPES: dict[str, tuple[float, str | None, str | None, str | None]] = {
     "current_div100": (0.01, "A", "current", "measurement"),
     "energytotal_kwh_div100": (0.01, "kWh", "energy", "total_increasing"),
     "energytotal_kwh_div1000": (0.001, "kWh", "energy", "total_increasing"),
+    "power_div100": (0.01, "W", "power", "measurement"),
+    "voltage_div100": (0.01, "V", "voltage", "measurement"),
+    "current_div10": (0.1, "A", "current", "measurement"),
+    "energyexport_kwh_div1000": (0.001, "kWh", "energy", "total_increasing"),
+    "energyimport_kwh_div1000": (0.001, "kWh", "energy", "total_increasing"),
+    "frequency_div1000": (0.001, "Hz", "frequency", "measurement"),
+    "readonly_div10": (0.1, None, None, None),
+    "readonly_div100": (0.01, None, None, None),
+    "readonly_div1000": (0.001, None, None, None),
     "powerfactor_div100": (0.01, None, "power_factor", "measurement"),
     "powerfactor_div1000": (0.001, None, "power_factor", "measurement"),
     "frequency_div100": (0.01, "Hz", "frequency", "measurement"),
     "frequency_div10": (0.1, "Hz", "frequency", "measurement"),
-    "readonly": (1.0, None, None, None),
-    "textfield": (1.0, None, None, None),
 }
+
+#: channel types that only say how OpenBeken shows or edits a value: no scaling in them
+DISPLAY_TYPES = {"readonly", "textfield", "enum", "readonlyenum", "toggle", "dimmer", "dimmer256", "dimmer1000"}
+#: of those, the ones a user edits on the device (so the DP is writable)
+WRITABLE_TYPES = {"textfield", "enum", "toggle", "dimmer", "dimmer256", "dimmer1000"}
 
 #: linkTuyaMCUOutputToChannel type number → our DP type name
 LINK_TYPES = {0: "raw", 1: "bool", 2: "value", 3: "string", 4: "enum", 5: "bitmap"}
@@ -40,6 +53,7 @@ class Channel:
     private: bool = False
     dp: int | None = None
     dp_type: str | None = None
+    options: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,6 +64,10 @@ class Autoexec:
     channels: dict[int, Channel] = field(default_factory=dict)
     unknown: list[tuple[int, str]] = field(default_factory=list)  # (line, text)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    #: what tuyameter's exporter wrote in ``// tuyameter-…`` comments: the profile's own words
+    #: for what OpenBeken's channel types cannot say (names, ranges, units, counters)
+    hints: dict[int, dict[str, object]] = field(default_factory=dict)
+    profile_hint: dict[str, object] = field(default_factory=dict)
 
     def channel(self, n: int) -> Channel:
         return self.channels.setdefault(n, Channel(n))
@@ -62,6 +80,9 @@ def parse_autoexec(text: str) -> Autoexec:
     """Never raises on input: problems go to ``errors``, unknown commands to ``unknown``."""
     out = Autoexec()
     for no, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip().startswith(HINT):
+            _hint(out, no, raw.strip()[len(HINT) :])
+            continue
         line = raw.split("//", 1)[0].strip()
         if not line:
             continue
@@ -78,6 +99,24 @@ def parse_autoexec(text: str) -> Autoexec:
     return out
 
 
+HINT = "// tuyameter-"
+
+
+def _hint(out: Autoexec, no: int, text: str) -> None:
+    kind, _, body = text.partition(" ")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        out.errors.append((no, "unreadable tuyameter hint (ignored)"))
+        return
+    if kind == "profile" and isinstance(data, dict):
+        out.profile_hint = data
+    elif kind == "dp" and isinstance(data, dict) and isinstance(data.get("dp"), int):
+        out.hints[data["dp"]] = data
+    else:
+        out.errors.append((no, "unreadable tuyameter hint (ignored)"))
+
+
 def _apply(out: Autoexec, no: int, cmd: str, args: list[str], raw: str) -> None:
     if cmd == "startdriver":
         out.drivers.append(args[0])
@@ -89,6 +128,11 @@ def _apply(out: Autoexec, no: int, cmd: str, args: list[str], raw: str) -> None:
         out.channel(int(args[0])).type = args[1]
     elif cmd == "setchannellabel":
         out.channel(int(args[0])).label = " ".join(args[1:])
+    elif cmd == "setchannelenum":
+        c = out.channel(int(args[0]))
+        for opt in args[1:]:
+            value, _, label = opt.partition(":")
+            c.options[int(value)] = label
     elif cmd == "setchannelprivate":
         out.channel(int(args[0])).private = args[1].lower() in ("1", "true", "yes")
     elif cmd == "linktuyamcuoutputtochannel":

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuyameter.interop.autoexec import CHANNEL_TYPES, Autoexec
+from tuyameter.interop.autoexec import CHANNEL_TYPES, DISPLAY_TYPES, WRITABLE_TYPES, Autoexec
 from tuyameter.profiles.match import rank_profiles
 from tuyameter.profiles.model import DPSpec, Profile
 from tuyameter.tuyamcu.constants import DPType
@@ -70,31 +70,47 @@ def autoexec_to_profile(a: Autoexec, name: str, known: list[Profile]) -> Importe
         if base.report_rate:
             res.data["report_rate"] = base.report_rate
         res.notes.append(f"DP names, kinds and ranges from the shipped profile {base.name}")
+    if a.profile_hint:
+        keep = ("description", "manufacturer", "model", "product_ids", "channels", "report_rate")
+        res.data |= {k: a.profile_hint[k] for k in keep if k in a.profile_hint}
+        res.notes.append("names, ranges and units from the tuyameter comments in the script")
     res.data["tuyamcu"] = {"baud": a.baud or 9600, "wifi_state": a.wifi_state if a.wifi_state is not None else 4}
     dps: list[dict[str, Any]] = []
     for c in sorted(linked, key=lambda c: c.dp or 0):
         assert c.dp is not None
         known_spec = base_dps.get(c.dp)
-        d = spec_dict(known_spec) if known_spec else {"dp": c.dp, "name": _slug(c.label or f"dp {c.dp}"),
-                                                        "type": c.dp_type or "value"}  # fmt: skip
+        if c.dp in a.hints:
+            d = dict(a.hints[c.dp])
+        elif known_spec:
+            d = spec_dict(known_spec)
+        else:
+            d = {"dp": c.dp, "name": _slug(c.label or f"dp {c.dp}"), "type": c.dp_type or "value"}
         ctype = (c.type or "").lower()
         if ctype in CHANNEL_TYPES:
             scale, unit, dclass, sclass = CHANNEL_TYPES[ctype]
-            if ctype not in ("readonly", "textfield"):
-                if known_spec and abs(known_spec.scale - scale) > 1e-12:
-                    res.notes.append(
-                        f"dp{c.dp}: the script scales by {scale:g}, {base and base.name} by "
-                        f"{known_spec.scale:g}; using the script's"
-                    )
-                d["scale"] = scale
-                if unit:
-                    d["unit"] = unit
-                if dclass and "device_class" not in d:
-                    d["device_class"] = dclass
-                if sclass and "state_class" not in d:
-                    d["state_class"] = sclass
+            if known_spec and abs(known_spec.scale - scale) > 1e-12:
+                res.notes.append(
+                    f"dp{c.dp}: the script scales by {scale:g}, {base and base.name} by "
+                    f"{known_spec.scale:g}; using the script's"
+                )
+            d["scale"] = scale
+            if unit:
+                d["unit"] = unit
+            if dclass and "device_class" not in d:
+                d["device_class"] = dclass
+            if sclass and "state_class" not in d:
+                d["state_class"] = sclass
+        elif ctype in DISPLAY_TYPES:
+            if known_spec is None and ctype in WRITABLE_TYPES:
+                d["access"] = "rw"
         elif c.type:
             res.notes.append(f"dp{c.dp}: unknown channel type {c.type!r} (kept unscaled)")
+        if c.options:
+            if known_spec and known_spec.options and known_spec.options != c.options:
+                res.notes.append(
+                    f"dp{c.dp}: the script's enum labels differ from {base and base.name}'s; using the script's"
+                )
+            d["options"] = dict(c.options)
         if c.label:
             d["label"] = c.label
         d["private"] = c.private
@@ -102,12 +118,18 @@ def autoexec_to_profile(a: Autoexec, name: str, known: list[Profile]) -> Importe
             del d["private"]
         dps.append(d)
     linked_dps = {c.dp for c in linked}
+    for dp, hint in sorted(a.hints.items()):
+        if dp not in linked_dps:
+            dps.append(dict(hint))
+            linked_dps.add(dp)
     for dp, spec in sorted(base_dps.items()):
         if dp not in linked_dps and (spec.access == "wo" or spec.diagnostic):
             dps.append(spec_dict(spec))
             res.notes.append(f"dp{dp} ({spec.name}) is not in the script; added from {base and base.name}")
-    res.data["dps"] = sorted(dps, key=lambda d: d["dp"])
-    if base is not None and base.computed:
+    res.data["dps"] = _unique_names(sorted(dps, key=lambda d: d["dp"]), res.notes)
+    if isinstance(a.profile_hint.get("computed"), list):
+        res.data["computed"] = a.profile_hint["computed"]
+    elif base is not None and base.computed:
         res.data["computed"] = computed_dicts(base)
     for no, text in a.unknown:
         res.notes.append(f"line {no}: not imported: {text}")
@@ -129,3 +151,15 @@ def computed_dicts(base: Profile) -> list[dict[str, Any]]:
                   ("decimals", c.decimals))  # fmt: skip
         out.append({k: v for k, v in fields if v is not None})
     return out
+
+
+def _unique_names(dps: list[dict[str, Any]], notes: list[str]) -> list[dict[str, Any]]:
+    """Names made from labels can collide (two channels labelled alike): suffix the DP id."""
+    seen: set[str] = set()
+    for d in dps:
+        if d["name"] in seen:
+            new = f"{d['name']}_dp{d['dp']}"
+            notes.append(f"dp{d['dp']}: name {d['name']!r} is taken; using {new!r}")
+            d["name"] = new
+        seen.add(d["name"])
+    return dps
