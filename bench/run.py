@@ -142,6 +142,9 @@ def main() -> int:
     from stores import run as bench_stores
 
     ROWS.extend(bench_stores(args.quick))
+    from flash import run as bench_flash
+
+    ROWS.extend(bench_flash(args.quick))
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}\n")
     print("| what | result | conditions |\n|---|---|---|")
     for r in ROWS:

@@ -167,9 +167,11 @@ def test_truncated_and_corrupted_dumps_keep_what_is_intact() -> None:
     assert lost and all(store.values[n].raw == values[n] for n in store.values if n not in lost)
     bad = bytearray(region)
     bad[0x2000 + 700] ^= 0x40  # one bit in data block 1
+    bad[0x3000 + 3] ^= 0x01  # and one in the header of block 2
     store = read_store(bytes(bad))
     assert any("data block 1 fails its checksum" in p for p in store.problems)
-    assert 1 not in store.blocks and store.values["gw_bi"].raw == values["gw_bi"]
+    assert any(p.startswith("0x003000: neither erased nor a data block") for p in store.problems)
+    assert 1 not in store.blocks and 2 not in store.blocks and store.values["gw_bi"].raw == values["gw_bi"]
 
 
 _REGION = bytes(build(meter_values(extra=20))[1])

@@ -157,6 +157,7 @@ def _scan_blocks(image: bytes, start: int, dkey: bytes, problems: list[str]) -> 
             continue
         magic = struct.unpack_from("<I", decrypt(dkey, raw[:16]))[0]
         if magic not in DATA_MAGICS:
+            problems.append(f"0x{off:06X}: neither erased nor a data block (damaged header?); skipped")
             continue
         plain = decrypt(dkey, raw)
         checksum, block_id, generation = struct.unpack_from("<IHI", plain, 4)
