@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 
 from hypothesis import given
@@ -16,7 +17,20 @@ from tuyameter.profiles import find_profile, load_profile
 from tuyameter.profiles.loader import all_profiles
 
 KNOWN = all_profiles()
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pj1103a-autoexec.bat"
+
+
+def _shared_fixture(name: str) -> Path:
+    """The workplace's shared fixtures sit beside the checkout (``../shared``); a clone made
+    elsewhere finds them through TUYAMETER_SHARED or the workplace's own location."""
+    roots = [Path(os.environ["TUYAMETER_SHARED"])] if os.environ.get("TUYAMETER_SHARED") else []
+    roots += [p / "shared" for p in Path(__file__).resolve().parents] + [Path("/work/shared")]
+    for root in roots:
+        if (root / "fixtures" / name).is_file():
+            return root / "fixtures" / name
+    raise FileNotFoundError(f"fixture {name} not found in {[str(r) for r in roots]}; set TUYAMETER_SHARED")
+
+
+FIXTURE = _shared_fixture("pj1103a-autoexec.bat")
 
 
 def test_parse_the_seed_script() -> None:
