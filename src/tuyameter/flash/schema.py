@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuyameter.interop.to_profile import computed_dicts, spec_dict
-from tuyameter.profiles.match import rank_profiles
+from tuyameter.profiles.match import covering_profile
 from tuyameter.profiles.model import Profile
 from tuyameter.tuyamcu.constants import DPType
 
@@ -39,11 +39,7 @@ def schema_to_profile(
     whose DPs and types fit; ranges, scales, enum options and access always from the schema."""
     notes: list[str] = []
     types = {int(e["id"]): _TYPES[_type_of(e)] for e in schema}
-    ranked = rank_profiles(known, types)
-    base = next(
-        (p for p in known for m in ranked if p.name == m.profile and set(types) <= set(p.by_dp())),
-        None,
-    )
+    base = covering_profile(known, types, product_key)
     data: dict[str, Any] = {"name": name, "description": f"from a Tuya DP schema in flash ({len(schema)} DPs)"}
     if product_key:
         data["product_ids"] = [product_key]

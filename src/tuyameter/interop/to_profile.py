@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuyameter.interop.autoexec import CHANNEL_TYPES, DISPLAY_TYPES, WRITABLE_TYPES, Autoexec
-from tuyameter.profiles.match import rank_profiles
+from tuyameter.profiles.match import covering_profile
 from tuyameter.profiles.model import DPSpec, Profile
 from tuyameter.tuyamcu.constants import DPType
-
-_TYPES = {t.name.lower(): t for t in DPType}
 
 
 @dataclass
@@ -59,10 +57,8 @@ def autoexec_to_profile(a: Autoexec, name: str, known: list[Profile]) -> Importe
     if not linked:
         raise ValueError("the script links no TuyaMCU DP to a channel")
     res = Imported({"name": name, "description": f"imported from an OpenBeken autoexec.bat ({len(linked)} DPs)"})
-    seen = {c.dp: _TYPES.get(c.dp_type or "value", DPType.VALUE) for c in linked if c.dp is not None}
     # OpenBeken uses the link's type only when sending, so match on DP ids alone.
-    ranked = rank_profiles(known, dict.fromkeys(seen, DPType.VALUE))
-    base = next((p for p in (known_by(known, m.profile) for m in ranked) if set(seen) <= set(p.by_dp())), None)
+    base = covering_profile(known, {c.dp: DPType.VALUE for c in linked if c.dp is not None})
     base_dps = base.by_dp() if base else {}
     if base is not None:
         res.based_on = base.name
@@ -136,10 +132,6 @@ def autoexec_to_profile(a: Autoexec, name: str, known: list[Profile]) -> Importe
     for no, text in a.errors:
         res.notes.append(f"line {no}: {text}")
     return res
-
-
-def known_by(profiles: list[Profile], name: str) -> Profile:
-    return next(p for p in profiles if p.name == name)
 
 
 def computed_dicts(base: Profile) -> list[dict[str, Any]]:

@@ -55,3 +55,9 @@ def rank_profiles(
     """Best first: fitting profiles before others, then by score."""
     matches = [match_profile(p, seen, product_id) for p in profiles]
     return sorted(matches, key=lambda m: (not m.fits, -m.score, m.profile))
+
+
+def covering_profile(profiles: list[Profile], seen: dict[int, DPType], product_id: str | None = None) -> Profile | None:
+    """The best-ranked profile that has every seen DP (types may differ), or None."""
+    by_name = {p.name: p for p in profiles}
+    return next((by_name[m.profile] for m in rank_profiles(profiles, seen, product_id) if not m.unknown), None)
