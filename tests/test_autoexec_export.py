@@ -49,6 +49,7 @@ def test_export_of_the_shipped_profile() -> None:
     assert by_dp[102].type == "ReadOnlyEnum" and by_dp[102].options == {0: "forward", 1: "reverse"}
     assert by_dp[102].dp_type == "enum" and by_dp[101].dp_type == "value"
     assert by_dp[101].type == "Power_div10" and by_dp[106].type == "EnergyTotal_kWh_div100"
+    assert by_dp[110].type == "PowerFactor_div100" and by_dp[112].type == "Voltage_div10"
     assert by_dp[129].type == "Dimmer" and by_dp[129].private  # 3..60 fits OpenBeken's 0..100 slider
     assert by_dp[116].type == "TextField"  # 800..1200 fits no OpenBeken number input
     assert any("800–1200" in n for n in ex.notes) and any("dp120" in n for n in ex.notes)

@@ -12,29 +12,33 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
-#: OpenBeken channel type → (scale, unit, Home Assistant device class, state class)
-CHANNEL_TYPES: dict[str, tuple[float, str | None, str | None, str | None]] = {
-    "power_div10": (0.1, "W", "power", "measurement"),
-    "power": (1.0, "W", "power", "measurement"),
-    "voltage_div10": (0.1, "V", "voltage", "measurement"),
-    "current_div1000": (0.001, "A", "current", "measurement"),
-    "current_div100": (0.01, "A", "current", "measurement"),
-    "energytotal_kwh_div100": (0.01, "kWh", "energy", "total_increasing"),
-    "energytotal_kwh_div1000": (0.001, "kWh", "energy", "total_increasing"),
-    "power_div100": (0.01, "W", "power", "measurement"),
-    "voltage_div100": (0.01, "V", "voltage", "measurement"),
-    "current_div10": (0.1, "A", "current", "measurement"),
-    "energyexport_kwh_div1000": (0.001, "kWh", "energy", "total_increasing"),
-    "energyimport_kwh_div1000": (0.001, "kWh", "energy", "total_increasing"),
-    "frequency_div1000": (0.001, "Hz", "frequency", "measurement"),
-    "readonly_div10": (0.1, None, None, None),
-    "readonly_div100": (0.01, None, None, None),
-    "readonly_div1000": (0.001, None, None, None),
-    "powerfactor_div100": (0.01, None, "power_factor", "measurement"),
-    "powerfactor_div1000": (0.001, None, "power_factor", "measurement"),
-    "frequency_div100": (0.01, "Hz", "frequency", "measurement"),
-    "frequency_div10": (0.1, "Hz", "frequency", "measurement"),
+#: OpenBeken channel types that carry a scaling, spelled as OpenBeken spells them →
+#: (scale, unit, Home Assistant device class, state class). For one unit and scale, the
+#: first listed is the one the exporter writes.
+SCALING_TYPES: dict[str, tuple[float, str | None, str | None, str | None]] = {
+    "Power": (1.0, "W", "power", "measurement"),
+    "Power_div10": (0.1, "W", "power", "measurement"),
+    "Power_div100": (0.01, "W", "power", "measurement"),
+    "Voltage_div10": (0.1, "V", "voltage", "measurement"),
+    "Voltage_div100": (0.01, "V", "voltage", "measurement"),
+    "Current_div10": (0.1, "A", "current", "measurement"),
+    "Current_div100": (0.01, "A", "current", "measurement"),
+    "Current_div1000": (0.001, "A", "current", "measurement"),
+    "EnergyTotal_kWh_div100": (0.01, "kWh", "energy", "total_increasing"),
+    "EnergyTotal_kWh_div1000": (0.001, "kWh", "energy", "total_increasing"),
+    "EnergyExport_kWh_div1000": (0.001, "kWh", "energy", "total_increasing"),
+    "EnergyImport_kWh_div1000": (0.001, "kWh", "energy", "total_increasing"),
+    "Frequency_div10": (0.1, "Hz", "frequency", "measurement"),
+    "Frequency_div100": (0.01, "Hz", "frequency", "measurement"),
+    "Frequency_div1000": (0.001, "Hz", "frequency", "measurement"),
+    "PowerFactor_div100": (0.01, None, "power_factor", "measurement"),
+    "PowerFactor_div1000": (0.001, None, "power_factor", "measurement"),
+    "ReadOnly_div10": (0.1, None, None, None),
+    "ReadOnly_div100": (0.01, None, None, None),
+    "ReadOnly_div1000": (0.001, None, None, None),
 }
+#: the same, by lower-case name (OpenBeken compares type names case-insensitively)
+CHANNEL_TYPES = {name.lower(): v for name, v in SCALING_TYPES.items()}
 
 #: channel types that only say how OpenBeken shows or edits a value: no scaling in them
 DISPLAY_TYPES = {"readonly", "textfield", "enum", "readonlyenum", "toggle", "dimmer", "dimmer256", "dimmer1000"}

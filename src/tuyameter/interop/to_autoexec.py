@@ -12,29 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from tuyameter.interop.autoexec import SCALING_TYPES
 from tuyameter.interop.to_profile import computed_dicts, spec_dict
 from tuyameter.profiles.model import DPSpec, Profile
 from tuyameter.tuyamcu.constants import DPType
 
-#: (unit or device class, scale) → OpenBeken channel type, for read values
-_METER_TYPES: dict[tuple[str, float], str] = {
-    ("W", 1.0): "Power",
-    ("W", 0.1): "Power_div10",
-    ("W", 0.01): "Power_div100",
-    ("V", 0.1): "Voltage_div10",
-    ("V", 0.01): "Voltage_div100",
-    ("A", 0.1): "Current_div10",
-    ("A", 0.01): "Current_div100",
-    ("A", 0.001): "Current_div1000",
-    ("kWh", 0.01): "EnergyTotal_kWh_div100",
-    ("kWh", 0.001): "EnergyTotal_kWh_div1000",
-    ("Hz", 0.1): "Frequency_div10",
-    ("Hz", 0.01): "Frequency_div100",
-    ("Hz", 0.001): "Frequency_div1000",
-    ("power_factor", 0.01): "PowerFactor_div100",
-    ("power_factor", 0.001): "PowerFactor_div1000",
-}
-_READONLY = {1.0: "ReadOnly", 0.1: "ReadOnly_div10", 0.01: "ReadOnly_div100", 0.001: "ReadOnly_div1000"}
 _SLIDERS = (("Dimmer", 100), ("Dimmer256", 255), ("Dimmer1000", 1000))
 
 
@@ -47,6 +29,14 @@ class Exported:
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) < 1e-12
+
+
+def _scaled_type(key: str | None, scale: float) -> str | None:
+    """The OpenBeken type whose unit (or, without one, device class) is ``key`` at ``scale``."""
+    for name, (s, unit, dclass, _) in SCALING_TYPES.items():
+        if (unit or dclass) == key and _close(s, scale):
+            return name
+    return None
 
 
 def channel_type(spec: DPSpec) -> tuple[str, str | None]:
@@ -67,15 +57,14 @@ def channel_type(spec: DPSpec) -> tuple[str, str | None]:
             "TextField",
             f"dp{spec.dp} ({spec.name}) takes {rng}: no OpenBeken number input covers it, so a text field",
         )
-    for key in (spec.unit, spec.device_class):
-        for (k, scale), name in _METER_TYPES.items():
-            if key == k and _close(spec.scale, scale):
-                if name == "EnergyTotal_kWh_div1000" and spec.counter == "reverse":
-                    return "EnergyExport_kWh_div1000", None
-                return name, None
-    for scale, name in _READONLY.items():
-        if _close(spec.scale, scale):
-            return name, None
+    for key in [k for k in (spec.unit, spec.device_class) if k] + [None]:  # None: plain ReadOnly_divN
+        found = _scaled_type(key, spec.scale)
+        if found == "EnergyTotal_kWh_div1000" and spec.counter == "reverse":
+            return "EnergyExport_kWh_div1000", None
+        if found:
+            return found, None
+    if _close(spec.scale, 1.0):
+        return "ReadOnly", None
     return "ReadOnly", f"dp{spec.dp} ({spec.name}) is scaled by {spec.scale:g}; OpenBeken shows the raw number"
 
 
