@@ -140,7 +140,7 @@ def test_a_restore_is_valid_or_refused(first: int, count: int) -> None:
     except RestoreError:
         return
     result = apply_restore(plan, A, B)
-    check = validate_result(result, plan, A, B)
+    check = validate_result(result, plan, B)
     assert result[:start] == B[:start] and result[end:] == B[end:]
     if check.ok:  # what would be written holds the backup's store, intact
         st_ = read_store(result)

@@ -192,12 +192,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     except RestoreError as e:
         raise CliError(str(e)) from None
     result = apply_restore(plan, backup, target)
-    check = validate_result(result, plan, backup, target)
-    try:
-        before: Store | None = read_store(target)
-    except FlashError:
-        before = None
-    diff = value_diff(before, check.store)
+    check = validate_result(result, plan, target)
+    diff = value_diff(plan.target_store, check.store)
     write = check.ok and not args.dry_run and (args.yes or not plan.needs_yes)
     rep = {
         "range": [plan.start, plan.end],

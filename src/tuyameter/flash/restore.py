@@ -39,6 +39,8 @@ class Plan:
     unchanged: int = 0
     needs_yes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    source: Store | None = None  # the backup's store, decoded once
+    target_store: Store | None = None  # the target's, before the copy
 
 
 @dataclass
@@ -141,21 +143,21 @@ def plan_restore(backup: bytes, target: bytes, rng: tuple[int, int] | None = Non
         raise RestoreError(
             f"range 0x{start:06X}:0x{end:06X} is outside what the backup covers (0x{base:06X}–0x{len(target):06X})"
         )
-    plan = Plan(start, end, base)
+    plan = Plan(start, end, base, source=src_store, target_store=_store_or_none(target))
     if base:
         plan.notes.append(f"the backup is a config-region file; it is placed at 0x{base:06X}")
-    dst_store = _store_or_none(target)
-    before, after = _Labeller(target, dst_store), _Labeller(backup, src_store, base)
+    before, after = _Labeller(target, plan.target_store), _Labeller(backup, src_store, base)
     for off in range(start, end, SECTOR):
         if target[off : off + SECTOR] == backup[off - base : off - base + SECTOR]:
             plan.unchanged += 1
             continue
         plan.changes.append(SectorChange(off, before(off), after(off)))
-    _judge(plan, backup, target, src_store, dst_store)
+    _judge(plan, backup, target)
     return plan
 
 
-def _judge(plan: Plan, backup: bytes, target: bytes, src: Store | None, dst: Store | None) -> None:
+def _judge(plan: Plan, backup: bytes, target: bytes) -> None:
+    src, dst = plan.source, plan.target_store
     changed = {c.offset: c for c in plan.changes}
     low = [o for o in changed if o < TLV]
     if low and len(target) == FLASH_2MB:
@@ -184,13 +186,13 @@ def apply_restore(plan: Plan, backup: bytes, target: bytes) -> bytes:
     return bytes(out)
 
 
-def validate_result(result: bytes, plan: Plan, backup: bytes, target: bytes) -> Validation:
+def validate_result(result: bytes, plan: Plan, target: bytes) -> Validation:
     """The result must hold the backup's store intact where the backup had one, and be
     byte-identical to the target outside the range."""
     problems: list[str] = []
     if result[: plan.start] != target[: plan.start] or result[plan.end :] != target[plan.end :]:
         problems.append("bytes outside the range differ from the target (internal error)")
-    src = _store_or_none(backup)
+    src = plan.source
     try:
         st: Store | None = read_store(result)
     except FlashError as e:
