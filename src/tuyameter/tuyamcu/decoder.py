@@ -49,6 +49,12 @@ class FrameDecoder:
         """Bytes held waiting for the rest of a frame."""
         return len(self._buf)
 
+    def expiry(self) -> float | None:
+        """When the partial frame held now will be abandoned (its last byte's time + idle timeout)."""
+        if not self._buf or self._last_rx is None:
+            return None
+        return self._last_rx + self.idle_timeout
+
     def feed(self, data: bytes, now: float) -> list[Frame | Garbage]:
         """Add received bytes; return completed frames and skipped garbage in order."""
         out = self.tick(now)

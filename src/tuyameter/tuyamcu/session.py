@@ -81,6 +81,8 @@ class _Request:
     attempts: int = 0
     deadline: float = 0.0
     echoed: dict[int, DPValue] = field(default_factory=dict)
+    #: A write whose caller stops waiting at this time is dropped then, sent or not.
+    expires: float = float("inf")
 
 
 class Session:
@@ -110,7 +112,8 @@ class Session:
         self.working_mode: bytes | None = None
         self.mcu_initialised = False
         self._missed = 0
-        self._next_heartbeat = 0.0
+        # Operational heartbeats start with the RUNNING phase; the handshake has its own.
+        self._next_heartbeat = float("inf")
         self._next_wifi = float("inf")
         self.last_rx: float | None = None
         self.phase = Phase.HEARTBEAT
@@ -161,22 +164,45 @@ class Session:
         cands = [self._next_heartbeat, self._next_wifi]
         if self._current is not None:
             cands.append(self._current.deadline or now + self.config.spacing)
+            cands.append(self._current.expires)
         if self._responses:
             cands.append(self._last_out + self.config.spacing)
-        if self.decoder.pending() and self.last_rx is not None:
-            cands.append(self.last_rx + self.decoder.idle_timeout + 0.01)
+        expiry = self.decoder.expiry()
+        if expiry is not None:
+            cands.append(expiry + 0.01)
+        cands += [r.expires for r in self._requests if r.kind == "write"]
         return max(now, min(cands))
 
-    def write(self, records: list[DPRecord] | tuple[DPRecord, ...], now: float) -> int:
-        """Queue a DP write; a :class:`WriteResult` with the returned id follows."""
+    def write(self, records: list[DPRecord] | tuple[DPRecord, ...], now: float, *, expires: float | None = None) -> int:
+        """Queue a DP write; a :class:`WriteResult` with the returned id follows.
+
+        ``expires``: the time the caller stops waiting. A write not confirmed by then
+        fails with "expired" and is never sent (or retried) afterwards.
+        """
         wid = self._next_write_id
         self._next_write_id += 1
         frame = m.module_frame(Command.SET_DP, encode_records(list(records)))
-        self._requests.append(
-            _Request(frame, "write", self.config.write_timeout, self.config.write_retries, wid, tuple(records))
-        )
+        req = _Request(frame, "write", self.config.write_timeout, self.config.write_retries, wid, tuple(records))
+        if expires is not None:
+            req.expires = expires
+        self._requests.append(req)
         self._pump(now)
         return wid
+
+    def cancel_write(self, write_id: int, now: float) -> bool:
+        """The caller gave up: drop the write (queued or in flight); False if it was already done."""
+        for req in self._requests:
+            if req.write_id == write_id:
+                self._requests.remove(req)
+                self._fail_write(req, now, "cancelled")
+                return True
+        cur = self._current
+        if cur is not None and cur.write_id == write_id:
+            self._current = None
+            self._fail_write(cur, now, "cancelled")
+            self._pump(now)
+            return True
+        return False
 
     def query(self, now: float) -> None:
         self._enqueue(m.module_frame(Command.QUERY_STATE), "query", now)
@@ -263,7 +289,17 @@ class Session:
         assert req.write_id is not None
         self._emit(WriteResult(now, req.write_id, req.records, False, req.attempts, dict(req.echoed), error))
 
+    def _expire_writes(self, now: float) -> None:
+        for req in [r for r in self._requests if r.kind == "write" and now >= r.expires]:
+            self._requests.remove(req)
+            self._fail_write(req, now, "expired before the MCU could take it")
+        cur = self._current
+        if cur is not None and cur.kind == "write" and now >= cur.expires:
+            self._current = None
+            self._fail_write(cur, now, f"expired unconfirmed after {cur.attempts} attempt(s)")
+
     def _check_timers(self, now: float) -> None:
+        self._expire_writes(now)
         req = self._current
         if req is not None and req.deadline and now >= req.deadline:
             self.stats.timeouts += 1
