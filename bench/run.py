@@ -15,10 +15,11 @@ import time
 
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
 from tuyameter.emulator.serve import PtyServer
-from tuyameter.gateway.runner import MeterConfig, MeterRunner
-from tuyameter.gateway.types import MeterStatus, MeterUpdate
+from tuyameter.gateway import Gateway, MeterConfig
 from tuyameter.meter import MeterState
+from tuyameter.pipeline import MeterStatus, MeterUpdate
 from tuyameter.profiles import find_profile
+from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.decoder import FrameDecoder
 from tuyameter.tuyamcu.dp import DPRecord
@@ -66,7 +67,8 @@ def bench_pipeline(n: int) -> None:
     """Bytes → session → meter model: DP records turned into readings per second."""
     data, frames = report_stream(n, 0.0)
     session = Session()
-    meter = MeterState(find_profile("pj1103a"))
+    profile = find_profile("pj1103a")
+    meter, binding = MeterState(profile), DPBinding(profile)
     t0 = time.perf_counter()
     records = 0
     for i in range(0, len(data), 64):
@@ -74,7 +76,7 @@ def bench_pipeline(n: int) -> None:
         for e in session.events():
             recs = getattr(e, "records", None)
             if recs:
-                meter.apply(recs)
+                meter.apply(binding.readings(recs))
                 records += len(recs)
     dt = time.perf_counter() - t0
     assert records == frames
@@ -111,13 +113,13 @@ async def _latency_pty(cycles: int, baud: int) -> list[float]:
     server = PtyServer(emu, baud)
     stop = asyncio.Event()
     serve = asyncio.ensure_future(server.serve(stop))
-    runner = MeterRunner(MeterConfig(id="b", url=server.path, baud=baud), find_profile("pj1103a"), [lat])
-    task = asyncio.ensure_future(runner.run())
-    while len(lat.samples) < cycles:
-        await asyncio.sleep(0.1)
-    task.cancel()
+    cfg = MeterConfig(id="b", url=server.path, baud=baud)
+    async with Gateway([cfg], {"b": find_profile("pj1103a")}, outputs=[lat]) as gw:
+        async for _ in gw.updates():
+            if len(lat.samples) >= cycles:
+                break
     stop.set()
-    await asyncio.gather(task, serve, return_exceptions=True)
+    await serve
     return lat.samples
 
 

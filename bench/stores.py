@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 STREAMS = ("energy_forward_a", "energy_reverse_a", "energy_forward_b", "energy_reverse_b",
            "energy_forward_total", "energy_reverse_total")  # fmt: skip
 ZONE = ZoneInfo("Europe/Berlin")
+POWER = ("power_a", "power_b", "power_total")
 YEAR_START = dt.datetime(2025, 1, 1, tzinfo=ZONE)
 YEAR_END = dt.datetime(2026, 1, 1, tzinfo=ZONE)
 
@@ -34,7 +35,9 @@ def ingest(store: object, n: int) -> float:
     t0 = time.perf_counter()
     for i in range(n):
         totals = {k: v + 1.7 for k, v in totals.items()}
-        record("ingest", 1_700_000_000.0 + 60.0 * i, reading(i), totals, {"streams": {}})
+        values = reading(i)
+        power = {k: v for k, v in values.items() if k in POWER and isinstance(v, float)}
+        record("ingest", 1_700_000_000.0 + 60.0 * i, values, totals, {"streams": {}}, power=power)
     return n / (time.perf_counter() - t0)
 
 

@@ -29,10 +29,18 @@ class Postgres:
         if self.as_root:  # PostgreSQL refuses to run as root
             shutil.chown(self.dir, "postgres", "postgres")
         self._run([_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"])
+        self.dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (again, after :meth:`halt`) and wait until it takes connections."""
         self._run([_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",
                    f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])  # fmt: skip
-        self.dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
         self._wait()
+
+    def halt(self) -> None:
+        """Stop the server abruptly, keeping its data (as a crash or an outage would)."""
+        self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
 
     def _run(self, cmd: list[str]) -> None:
         if self.as_root:

@@ -17,7 +17,7 @@ from tuyameter.interop.to_autoexec import profile_to_autoexec
 from tuyameter.interop.to_profile import autoexec_to_profile
 from tuyameter.profiles import find_profile
 from tuyameter.profiles.loader import load_profile_text
-from tuyameter.profiles.model import DPSpec, Profile
+from tuyameter.profiles.model import DPSpec, Profile, TuyaMcuBinding
 from tuyameter.tuyamcu.constants import DPType
 
 MEANING = ("name", "type", "scale", "unit", "access", "range", "private", "options", "label", "counter", "signed_by")
@@ -106,26 +106,28 @@ def specs(draw: st.DrawFn) -> list[DPSpec]:
     out = []
     for dp in dps:
         kind = draw(st.sampled_from(["meter", "enum", "setting", "bool"]))
-        common = {"dp": dp, "name": f"dp_{dp}", "label": draw(_label), "private": draw(st.booleans())}
+        common = {"name": f"dp_{dp}", "label": draw(_label), "private": draw(st.booleans())}
         if kind == "meter":
             unit = draw(st.sampled_from(sorted(_SCALES)))
-            out.append(DPSpec(type=DPType.VALUE, unit=unit, scale=draw(st.sampled_from(_SCALES[unit])), **common))
+            bind = TuyaMcuBinding(dp=dp, type=DPType.VALUE, scale=draw(st.sampled_from(_SCALES[unit])))
+            out.append(DPSpec(tuyamcu=bind, unit=unit, **common))
         elif kind == "enum":
             n = draw(st.integers(2, 5))
             opts = {i: draw(st.from_regex(r"[a-z]{1,8}", fullmatch=True)) for i in range(n)}
-            out.append(DPSpec(type=DPType.ENUM, options=opts, **common))
+            out.append(DPSpec(tuyamcu=TuyaMcuBinding(dp=dp, type=DPType.ENUM), options=opts, **common))
         elif kind == "setting":
             lo = draw(st.integers(0, 2000))
-            out.append(DPSpec(type=DPType.VALUE, access="rw", range=(lo, lo + draw(st.integers(0, 2000))), **common))
+            bind = TuyaMcuBinding(dp=dp, type=DPType.VALUE)
+            out.append(DPSpec(tuyamcu=bind, access="rw", range=(lo, lo + draw(st.integers(0, 2000))), **common))
         else:
-            out.append(DPSpec(type=DPType.BOOL, **common))
+            out.append(DPSpec(tuyamcu=TuyaMcuBinding(dp=dp, type=DPType.BOOL), **common))
     return out
 
 
 @settings(max_examples=60, deadline=None)
 @given(specs())
 def test_any_profile_survives_export_and_import(dps: list[DPSpec]) -> None:
-    prof = Profile(name="gen", description="generated", source="<gen>", dps=tuple(dps))
+    prof = Profile(name="gen", description="generated", source="<gen>", quantities=tuple(dps))
     back = reimport(prof, [], "gen", hints=False)  # the channel types alone
     fields = ("dp", "type", "scale", "unit", "private", "options", "label", "writable")
     assert {d.dp: tuple(getattr(d, f) for f in fields) for d in back.dps} == {

@@ -7,6 +7,7 @@ from tuyameter.emulator.quirks import Quirks
 from tuyameter.energy.accountant import Accountant
 from tuyameter.meter import MeterState
 from tuyameter.profiles import find_profile
+from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.tuyamcu import events as ev
 
 P = find_profile("pj1103a")
@@ -23,7 +24,7 @@ def drive(quirks: Quirks, seconds: float, cuts: int = 0) -> tuple[Accountant, ob
         ups = [e for e in loop.events[seen:] if isinstance(e, ev.DPUpdate)]
         seen = len(loop.events)
         for u in ups:
-            meter.apply(u.records)
+            meter.apply(DPBinding(P).readings(u.records))
             acc.update(loop.emu.sim_time(loop.t), meter.values)
         if loop.emu.power_cycles < cuts and loop.t >= next_cut:
             loop.emu.power_cycle(loop.t)

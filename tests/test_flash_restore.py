@@ -123,7 +123,7 @@ def test_schema_becomes_a_profile(tmp_path: Path) -> None:
     assert p.name == "from_flash" and "z95s7p3z54xbsjnl" in p.product_ids and p.baud == 9600
     by = p.by_dp()
     assert set(by) == {e["id"] for e in SCHEMA}
-    assert by[101].name == "power_a" and by[101].range == (0, 600000) and by[101].scale == 0.1
+    assert by[101].name == "power_a" and by[101].raw_range == (0, 600000) and by[101].scale == 0.1
     assert by[102].options == {0: "forward", 1: "reverse"}
     assert by[129].access == "rw" and by[129].range == (3, 60)
 

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
-from tuyameter.meter import MeterOptions, MeterState
+from tuyameter.meter import MeterOptions
+from tuyameter.meter import MeterState as _MeterState
 from tuyameter.profiles import find_profile
+from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPRecord
 
 PROFILE = find_profile("pj1103a")
+
+
+class MeterState(_MeterState):
+    """The meter model fed DP records through the TuyaMCU binding, as the TuyaMCU source does."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.binding = DPBinding(self.profile)
+
+    def apply(self, records: Iterable[DPRecord]) -> set[str]:  # type: ignore[override]
+        return super().apply(self.binding.readings(records))
 
 
 def v(dp: int, value: int) -> DPRecord:
@@ -88,7 +103,7 @@ def test_unknown_dp_and_type_mismatch() -> None:
     st = MeterState(PROFILE)
     st.apply([DPRecord.make(150, DPType.VALUE, 7), DPRecord.make(101, DPType.BOOL, True)])
     assert st.values["dp150"] == 7 and "power_a" not in st.values
-    assert st.stats.unknown_dps == 1 and st.stats.type_mismatches == 1
+    assert st.stats.unknown == 1 and st.binding.stats.unknown_dps == 1 and st.binding.stats.type_mismatches == 1
 
 
 def test_private_values_are_kept_out_of_the_snapshot() -> None:

@@ -31,9 +31,9 @@ def test_pj1103a_names_are_the_contract() -> None:
     by = p.by_dp()
     assert (by[101].name, by[101].scale, by[101].unit, by[101].signed_by) == ("power_a", 0.1, "W", "direction_a")
     assert by[129].range == (3, 60) and by[129].writable
-    assert all(
-        by[dp].range == (800, 1200) and by[dp].private for dp in (116, 117, 118, 119, 122, 123, 124, 125, 127, 128)
-    )
+    calibrations = (116, 117, 118, 119, 122, 123, 124, 125, 127, 128)
+    assert all(by[dp].range == (0.8, 1.2) and by[dp].raw_range == (800, 1200) for dp in calibrations)
+    assert all(by[dp].private for dp in calibrations)
     assert by[120].access == "wo" and by[120].ha == "button"
     assert by[102].options == {0: "forward", 1: "reverse"}
     assert by[115].name == "power_total_mcu" and by[115].diagnostic

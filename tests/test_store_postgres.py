@@ -17,6 +17,7 @@ from tuyameter.energy.accountant import Accountant
 from tuyameter.energy.report import aggregate, offset_segments
 from tuyameter.meter import MeterState
 from tuyameter.profiles import find_profile
+from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.store.postgres import MIGRATIONS, PostgresStore
 from tuyameter.store.sqlite import SqliteStore
 from tuyameter.tuyamcu import events as ev
@@ -51,12 +52,14 @@ def scenario(stores: list[object]) -> None:
         seen = len(loop.events)
         if ups:
             for u in ups:
-                meter.apply(u.records)
+                meter.apply(DPBinding(P).readings(u.records))
             ts = base + loop.emu.sim_time(loop.t) - loop.emu.sim_start
             acc.update(ts, meter.values)
             totals = {n: s.total_wh for n, s in acc.streams.items() if s.last_counter is not None}
             for st in stores:
-                st.record("house", ts, meter.snapshot(), totals, acc.to_dict())  # type: ignore[attr-defined]
+                snap = meter.snapshot()
+                power = {n: float(snap[n]) for n in P.power_names() if n in snap}  # type: ignore[arg-type]
+                st.record("house", ts, snap, totals, acc.to_dict(), power=power)  # type: ignore[attr-defined]
         if cuts < 2 and loop.t > 40 * (cuts + 1):
             loop.emu.power_cycle(loop.t)
             cuts += 1

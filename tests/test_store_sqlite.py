@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tuyameter.energy.report import aggregate
+from tuyameter.profiles import find_profile
 from tuyameter.store.base import BUCKET_S, EnergyRow, split_into_buckets
 from tuyameter.store.sqlite import MIGRATIONS, SqliteStore
 
@@ -94,10 +95,17 @@ def test_today_yesterday_this_month_across_a_dst_night() -> None:
     assert s["energy_forward_a_this_month"] == 0.136
 
 
+def power_of(values: dict[str, object]) -> dict[str, float]:
+    """What the pipeline hands the store: the profile's power quantities (not the MCU's total)."""
+    names = find_profile("pj1103a").power_names()
+    return {k: float(v) for k, v in values.items() if k in names and isinstance(v, int | float)}
+
+
 def test_power_minutes(tmp_path: Path) -> None:
     s = SqliteStore(tmp_path / "p.db")
     for i, p in enumerate((100.0, -50.0, 250.0, 10.0)):
-        s.record("m", 600.0 + i * 20, {"power_a": p, "power_total_mcu": 9e9, "voltage": 230.0}, {}, {})
+        values = {"power_a": p, "power_total_mcu": 9e9, "voltage": 230.0}
+        s.record("m", 600.0 + i * 20, values, {}, {}, power=power_of(values))
     rows = s.power_minutes("m", 0, 1e6)
     assert [(r.minute, r.min, r.max, r.samples) for r in rows] == [(600.0, -50.0, 250.0, 3), (660.0, 10.0, 10.0, 1)]
     assert rows[0].avg == pytest.approx(100.0)

@@ -80,18 +80,19 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 
 
 def write_profile_file(path: str | Path, data: dict[str, Any], header: str) -> Profile:
-    """Write profile data as YAML and load it back through the validator (removed if invalid)."""
+    """Validate profile data (either layout) and write it in the quantity/binding layout."""
     import yaml
 
-    from tuyameter.profiles.loader import load_profile
+    from tuyameter.profiles.loader import load_profile, load_profile_text
 
     p = Path(path)
     try:
-        write_atomic(p, (header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)).encode())
+        profile = load_profile_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), str(p))
+    except YamlFileError as e:
+        raise CliError(f"the generated profile does not validate ({e}); nothing written") from None
+    text = header + yaml.safe_dump(profile.to_data(), sort_keys=False, allow_unicode=True, default_flow_style=None)
+    try:
+        write_atomic(p, text.encode())
     except OSError as e:
         raise CliError(f"cannot write {p}: {e}") from None
-    try:
-        return load_profile(p)
-    except YamlFileError as e:
-        p.unlink(missing_ok=True)
-        raise CliError(f"the generated profile does not validate ({e}); nothing written") from None
+    return load_profile(p)

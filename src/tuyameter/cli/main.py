@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+import tuyameter.emulator.simlink  # noqa: F401  (registers sim:// links for every command)
 from tuyameter import __version__
 from tuyameter.cli import (
     decode_cmd,

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import sqlite3
 import sys
-import time
 from pathlib import Path
 
 from tuyameter.cli.common import CliError, load_profile_arg, run_async
+from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
 from tuyameter.gateway.config import GatewayConfig, load_config
 from tuyameter.gateway.console import ConsoleOutput
-from tuyameter.gateway.runner import MeterConfig, MeterRunner
-from tuyameter.gateway.types import Output
 from tuyameter.mqtt.output import MqttOutput
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
-from tuyameter.profiles.model import Profile
-from tuyameter.store import Store, default_db_path, open_store
-from tuyameter.transport.links import LinkError, parse_link_url
+from tuyameter.pipeline.events import Output
+from tuyameter.store import default_db_path, open_store
+from tuyameter.store.base import StoreError
 from tuyameter.util.yamlfile import YamlFileError
 
 
@@ -41,10 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--db", help=f"SQLite file or postgresql:// URL for energy and history (default {default_db_path()})"
     )
     p.add_argument("--no-store", action="store_true", help="keep nothing on disk (totals restart from the meter's)")
-    p.add_argument(
-        "--keep-days", type=float, default=90, help="days of raw readings to keep (default 90; aggregates: forever)"
-    )
-    p.add_argument("--time-scale", type=float, help="the emulator's --speed, when running against 'tuyameter sim'")
+    p.add_argument("--keep-days", type=float, help="days of raw readings to keep (default 90; aggregates: forever)")
+    p.add_argument("--time-scale", type=float, help="the meter's clock runs this much faster (an emulator's --speed)")
     _output_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -59,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--speed", type=float, default=30.0, help="time acceleration (default 30)")
     d.add_argument("--quirk", action="append", default=[], metavar="NAME[=N]", help="emulator quirk for all meters")
     d.add_argument("--db", default=":memory:", help="SQLite file to keep the demo's history in (default: memory)")
-    d.add_argument("--keep-days", type=float, default=90, help=argparse.SUPPRESS)
+    d.add_argument("--keep-days", type=float, help=argparse.SUPPRESS)
     _output_options(d, default_every=1.0)
     d.set_defaults(func=cmd_demo)
 
@@ -100,64 +94,39 @@ def _output_options(p: argparse.ArgumentParser, default_every: float = 0.0) -> N
 
 
 async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
-    profiles: dict[str, Profile] = {}
-    for m in cfg.meters:
-        profiles[m.id] = load_profile_arg(m.profile, cfg.profile_dirs)
-        try:
-            parse_link_url(m.url)
-        except LinkError as e:
-            raise CliError(str(e)) from None
-        for ch in m.late_direction:
-            if ch not in profiles[m.id].channels:
-                raise CliError(f"meter {m.id}: late_direction channel {ch!r} is not one of {profiles[m.id].channels}")
+    """Build the gateway from the configuration and the command line, run it, print diagnostics."""
+    profiles = {m.id: load_profile_arg(m.profile, cfg.profile_dirs) for m in cfg.meters}
     console = ConsoleOutput(profiles, as_json=args.json, every=args.every, include_private=args.all)
     outputs: list[Output] = [console]
-    store = None if getattr(args, "no_store", False) else open_store_arg(args.db or cfg.db)
-    keep_days = cfg.keep_days if cfg.keep_days and args.keep_days == 90 else args.keep_days
-    runners = [MeterRunner(m, profiles[m.id], outputs, store=store) for m in cfg.meters]
-    by_id = {r.cfg.id: r for r in runners}
-    tasks = [asyncio.ensure_future(r.run()) for r in runners]
     mqtt_settings = mqtt_from_args(args) or cfg.mqtt
     if mqtt_settings is not None:
-        mqtt = MqttOutput(
-            mqtt_settings,
-            profiles,
-            writer=lambda meter, name, value: by_id[meter].write(name, value),
-            diagnostics=lambda meter: by_id[meter].diagnostics(),
-        )
-        outputs.append(mqtt)
-        tasks.append(asyncio.ensure_future(mqtt.run()))
-    if store is not None:
-        tasks.append(asyncio.ensure_future(_retention(store, keep_days)))
+        outputs.append(MqttOutput(mqtt_settings, profiles))
+    target = None if getattr(args, "no_store", False) else (args.db or cfg.db)
+    store = None if getattr(args, "no_store", False) else (lambda: open_store(target))
+    keep_days = args.keep_days if args.keep_days is not None else (cfg.keep_days or 90.0)
     try:
-        await asyncio.gather(*tasks)
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for r in runners:
-            diag = r.diagnostics()
-            if args.json:
-                print(json.dumps({"meter": r.cfg.id, "diagnostics": diag}), file=sys.stderr, flush=True)
-            else:
-                text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in diag.items() if k != "online")
-                print(f"{r.cfg.id}: {text}", file=sys.stderr, flush=True)
-        if store is not None:
-            store.close()
+        gateway = Gateway(cfg.meters, profiles, store=store, outputs=outputs, keep_days=keep_days)
+    except GatewayConfigError as e:
+        raise CliError(str(e)) from None
+    try:
+        async with gateway:
+            try:
+                await gateway.serve()
+            finally:
+                _print_diagnostics(gateway, args.json)
+    except StoreError as e:
+        raise CliError(f"cannot open the store {target or default_db_path()}: {e}") from None
     return 0
 
 
-def open_store_arg(path: str | None) -> Store:
-    try:
-        return open_store(path)
-    except (OSError, sqlite3.Error, RuntimeError, ValueError) as e:
-        raise CliError(f"cannot open the store {path or default_db_path()}: {e}") from None
-
-
-async def _retention(store: Store, keep_days: float) -> None:
-    while True:
-        store.purge_readings(time.time() - keep_days * 86400)
-        await asyncio.sleep(3600)
+def _print_diagnostics(gateway: Gateway, as_json: bool) -> None:
+    for meter in gateway.meter_ids:
+        diag = gateway.diagnostics(meter)
+        if as_json:
+            print(json.dumps({"meter": meter, "diagnostics": diag}), file=sys.stderr, flush=True)
+        else:
+            text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in diag.items() if k != "online")
+            print(f"{meter}: {text}", file=sys.stderr, flush=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -178,7 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             suppress_lone_zeros=args.suppress_lone_zeros,
             baud=args.baud,
             wifi_state=args.wifi_state,
-            time_scale=args.time_scale,
+            clock_rate=args.time_scale,
         )
         cfg = GatewayConfig([meter], args.profile_dir)
     return run_async(run_gateway(cfg, args), args.duration)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_async
-from tuyameter.gateway.runner import MeterConfig, MeterRunner, WriteRefused, validated_write
+from tuyameter.pipeline.writes import WriteRefused, validate_write
 from tuyameter.profiles.model import Value
+from tuyameter.sources import open_source
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,28 +47,20 @@ async def _set(args: argparse.Namespace) -> int:
     profile = load_profile_arg(args.profile, args.profile_dir)
     value = parse_value(args.value)
     try:
-        validated_write(profile, args.name, value)  # refuse before touching the device
-    except WriteRefused as e:
-        raise CliError(f"refused: {e}") from None
-    runner = MeterRunner(MeterConfig(id="set", url=args.url, profile=args.profile), profile, [])
-    task = asyncio.ensure_future(runner.run())
-    try:
-        try:
-            await asyncio.wait_for(runner.link_ready.wait(), args.timeout)
-        except TimeoutError:
-            raise CliError(f"no TuyaMCU answered on {args.url} (try: tuyameter probe {args.url})") from None
-        res = await runner.write(args.name, value, timeout=args.timeout)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    specs = profile.by_dp()
-    echoed = {specs[dp].name: specs[dp].to_value(v) for dp, v in res.echoed.items()}
+        validate_write(profile, args.name, value)  # refuse before touching the device
+        source = open_source(args.url, profile)
+    except (WriteRefused, ValueError) as e:
+        raise CliError(f"refused: {e}" if isinstance(e, WriteRefused) else str(e)) from None
+    async with source:
+        if not await source.wait_ready(args.timeout):
+            raise CliError(f"no TuyaMCU answered on {args.url} (try: tuyameter probe {args.url})")
+        res = await source.write(args.name, value, timeout=args.timeout)
     if args.json:
-        emit_json({"name": args.name, "value": value, "ok": res.ok, "echoed": echoed, "error": res.error})
+        emit_json({"name": args.name, "value": value, "ok": res.ok, "echoed": res.echoed, "error": res.error})
     elif res.ok:
-        print(f"{args.name} = {echoed.get(args.name, value)} (confirmed by the MCU)")
+        print(f"{args.name} = {res.echoed.get(args.name, value)} (confirmed by the MCU)")
     else:
-        print(f"{args.name}: not applied — {res.error}; the MCU reports {echoed or 'nothing'}")
+        print(f"{args.name}: not applied — {res.error}; the MCU reports {res.echoed or 'nothing'}")
     return 0 if res.ok else 1
 
 

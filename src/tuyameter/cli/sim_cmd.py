@@ -14,6 +14,7 @@ from tuyameter.emulator.quirks import QUIRKS
 from tuyameter.emulator.serve import PtyServer, TcpServer
 from tuyameter.meter import MeterState
 from tuyameter.profiles.loader import find_profile
+from tuyameter.sources.tuyamcu.binding import DPBinding
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _truth(emu: Pj1103aEmulator, state: MeterState) -> dict[str, object]:
-    state.apply(emu.last_truth)
+    state.apply(DPBinding(state.profile).readings(emu.last_truth))
     vals: dict[str, object] = dict(state.snapshot())
     vals["report_rate"] = emu.report_rate
     tr = emu.last_truth_energy

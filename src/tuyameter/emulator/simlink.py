@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from tuyameter.emulator.factory import build_emulator, spec_from_params
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
-from tuyameter.transport.links import LinkError, LinkUrl
+from tuyameter.transport.links import LinkError, LinkUrl, register_link_kind
 
 TICK = 0.02
 
@@ -19,6 +20,11 @@ class SimLink:
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._task = asyncio.ensure_future(self._pump())
+        # The emulator's clock (accelerated by its speed), for energy integration.
+        self._t0, self._m0 = time.time(), self._loop.time()
+
+    def clock(self) -> float:
+        return self._t0 + (self._loop.time() - self._m0) * self.emulator.speed
 
     async def _pump(self) -> None:
         while True:
@@ -46,10 +52,13 @@ class SimLink:
             await self._task
 
 
-def open_sim_link(lu: LinkUrl) -> SimLink:
+async def open_sim_link(lu: LinkUrl) -> SimLink:
     try:
         spec = spec_from_params(lu.target, lu.params)
         emulator = build_emulator(spec)
     except ValueError as e:
         raise LinkError(f"sim://{lu.target}: {e}") from e
     return SimLink(emulator, f"sim://{lu.target}")
+
+
+register_link_kind("sim", open_sim_link)

@@ -1,6 +1,6 @@
 """Per-meter energy accountant: one :class:`CounterStream` per counter DP of the profile.
 
-Sans-IO: call :meth:`Accountant.update` with the time (seconds) and the meter's
+Sans-IO: call :meth:`Accountant.update` with the source's time (seconds) and the meter's
 current values (as the meter model produces them: signed power in W, counters in
 kWh). Each counter is paired with the signed power of its channel — its positive
 part for a ``forward`` counter, its negative part for ``reverse`` — and a counter
@@ -33,7 +33,6 @@ class AccountEvent:
 class Accountant:
     profile: Profile
     max_channel_w: float = MAX_CHANNEL_W
-    time_scale: float = 1.0  # >1 for an emulator running faster than the clock
     streams: dict[str, CounterStream] = field(default_factory=dict)
     last_time: float | None = None
     last_counter_time: dict[str, float] = field(default_factory=dict)
@@ -53,7 +52,7 @@ class Accountant:
         """``restarted``: the MCU restarted (power cut) since the previous update."""
         events: list[AccountEvent] = []
         if self.last_time is not None and t > self.last_time:
-            dt = min(t - self.last_time, MAX_GAP_S) * self.time_scale
+            dt = min(t - self.last_time, MAX_GAP_S)
             for d in self._counters:
                 self.streams[d.name].integrate(self._directional_w(d) * dt / 3600.0)
         self.last_time = t if self.last_time is None else max(t, self.last_time)
@@ -72,7 +71,7 @@ class Accountant:
             # Time since the counter last moved bounds how far it can have moved.
             since = t - self.last_counter_time.get(d.name, t)
             channels = 1 if d.channel else max(1, len(self._power_of))
-            max_step = self.max_channel_w * channels * max(since, 1.0) * self.time_scale / 3600.0
+            max_step = self.max_channel_w * channels * max(since, 1.0) / 3600.0
             ev = stream.counter(wh, max_step, restarted)
             self.last_counter_time[d.name] = t
             if ev not in (CounterEvent.STEP, CounterEvent.FIRST):

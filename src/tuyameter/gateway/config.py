@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuyameter.gateway.runner import MeterConfig
+from tuyameter.gateway.meter_config import MeterConfig
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
 from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file
 

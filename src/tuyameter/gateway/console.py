@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from tuyameter.gateway.types import MeterStatus, MeterUpdate
+from tuyameter.pipeline.events import MeterStatus, MeterUpdate
 from tuyameter.profiles.model import Profile, Value
 
 #: Values shown first on a human line, when the profile has them: (name, short label)
@@ -47,7 +47,7 @@ class ConsoleOutput:
         self.err = err or sys.stderr
         self.include_private = include_private
         self._last: dict[str, float] = {}
-        self._fmt: dict[str, tuple[dict[str, str | None], dict[str, int]]] = {}
+        self._fmt: dict[str, tuple[dict[str, str | None], dict[str, int], frozenset[str]]] = {}
 
     async def update(self, u: MeterUpdate) -> None:
         mono = time.monotonic()
@@ -63,27 +63,28 @@ class ConsoleOutput:
             line = self.human(u.meter, u.time.strftime("%H:%M:%S"), values)
         print(line, file=self.stream, flush=True)
 
-    def _formats(self, meter: str) -> tuple[dict[str, str | None], dict[str, int]]:
-        """Units and decimals per name for a meter, built on its first line."""
+    def _formats(self, meter: str) -> tuple[dict[str, str | None], dict[str, int], frozenset[str]]:
+        """Units, decimals and the signed (power) names of a meter, built on its first line."""
         if meter not in self._fmt:
             prof = self.profiles.get(meter)
             units: dict[str, str | None] = {}
             decimals: dict[str, int] = {}
+            signed: frozenset[str] = frozenset()
             if prof is not None:
+                signed = frozenset(prof.power_names())
                 units = {d.name: d.unit for d in prof.dps} | {c.name: c.unit for c in prof.computed}
                 decimals = {d.name: d.decimals for d in prof.dps} | {c.name: c.decimals for c in prof.computed}
                 # The gateway's energy totals have Wh resolution, finer than the meter's counters.
                 decimals |= {d.name: 3 for d in prof.dps if d.counter}
-            self._fmt[meter] = (units, decimals)
+            self._fmt[meter] = (units, decimals, signed)
         return self._fmt[meter]
 
     def human(self, meter: str, when: str, values: dict[str, Value]) -> str:
-        units, decimals = self._formats(meter)
+        units, decimals, signed_names = self._formats(meter)
         parts = []
         for name, short in _SUMMARY:
             if name in values:
-                signed = name.startswith("power_")
-                text = format_value(values[name], units.get(name), signed, decimals.get(name))
+                text = format_value(values[name], units.get(name), name in signed_names, decimals.get(name))
                 parts.append(f"{short} {text}".strip())
         if not parts:
             parts = [f"{k}={format_value(v, units.get(k), False, decimals.get(k))}" for k, v in values.items()]

@@ -48,11 +48,11 @@ def channel_type(spec: DPSpec) -> tuple[str, str | None]:
     if spec.type is not DPType.VALUE:
         return "ReadOnly", f"dp{spec.dp} ({spec.name}) is {spec.type.name.lower()}; OpenBeken shows it as a number"
     if spec.writable:
-        lo, hi = spec.range or (0, 2**31 - 1)
+        lo, hi = spec.raw_range or (0, 2**31 - 1)
         for name, top in _SLIDERS:
             if lo >= 0 and hi <= top and _close(spec.scale, 1.0):
                 return name, None
-        rng = f"{lo}–{hi}" if spec.range else "any value"
+        rng = f"{lo}–{hi}" if spec.raw_range else "any value"
         return (
             "TextField",
             f"dp{spec.dp} ({spec.name}) takes {rng}: no OpenBeken number input covers it, so a text field",
@@ -105,8 +105,8 @@ def profile_to_autoexec(profile: Profile, first_channel: int = 1, hints: bool = 
         ctype, note = channel_type(spec)
         if note:
             ex.notes.append(note)
-        if spec.range and spec.writable:
-            types.append(f"// channel {ch}, {spec.name}: the meter accepts {spec.range[0]}..{spec.range[1]}")
+        if spec.raw_range and spec.writable:
+            types.append(f"// channel {ch}, {spec.name}: the meter accepts {spec.raw_range[0]}..{spec.raw_range[1]}")
         types.append(f"setChannelType {ch} {ctype}")
         if spec.type is DPType.ENUM and spec.options:
             enums.append(

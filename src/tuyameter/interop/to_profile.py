@@ -26,25 +26,16 @@ def _slug(text: str) -> str:
 
 
 def spec_dict(spec: DPSpec) -> dict[str, Any]:
+    """A quantity as the flat, DP-centred dict the importers edit (``dp``, ``type``, ``scale``,
+    raw ``range``); :func:`~tuyameter.profiles.loader.upgrade_layout` turns it back."""
     d: dict[str, Any] = {"dp": spec.dp, "name": spec.name, "type": spec.type.name.lower()}
     if spec.scale != 1:
         d["scale"] = spec.scale
-    for key in ("unit", "channel", "device_class", "state_class", "entity_category", "ha", "icon", "label",
-                "reverse_option", "signed_by", "counter"):  # fmt: skip
-        v = getattr(spec, key)
-        if v is not None:
-            d[key] = v
-    if spec.access != "ro":
-        d["access"] = spec.access
-    if spec.range is not None:
-        d["range"] = list(spec.range)
-    if spec.options:
-        d["options"] = dict(spec.options)
-    for flag in ("private", "diagnostic", "lone_zero"):
-        if getattr(spec, flag):
-            d[flag] = True
-    if spec.resets:
-        d["resets"] = list(spec.resets)
+    rest = spec.to_data()
+    rest = {k: v for k, v in rest.items() if k not in ("name", "tuyamcu", "range")}
+    d |= rest
+    if spec.raw_range is not None:
+        d["range"] = list(spec.raw_range)
     return d
 
 

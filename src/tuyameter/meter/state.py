@@ -1,4 +1,7 @@
-"""The current state of one meter, built from DP records through its profile.
+"""The current state of one meter, built from named readings through its profile.
+
+Source-agnostic: a source's binding has already turned its device's words into
+``(name, value)`` pairs in the profile's units.
 
 - Power DPs that carry a magnitude (``signed_by`` in the profile) become signed:
   consumption positive, export negative (Home Assistant's convention).
@@ -15,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tuyameter.profiles.model import DPSpec, Profile, Value
-from tuyameter.tuyamcu.dp import DPRecord, DPValue
+
+Reading = tuple[str, Value]
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,11 @@ class MeterOptions:
 
 @dataclass
 class MeterStats:
-    records: int = 0
-    unknown_dps: int = 0
-    type_mismatches: int = 0
+    readings: int = 0
+    unknown: int = 0  # names the profile does not know (kept as they came)
     lone_zeros_suppressed: int = 0
     late_direction_missing: int = 0
+    held_released: int = 0  # held late-direction values released without their direction (link loss)
 
 
 @dataclass
@@ -38,32 +42,36 @@ class MeterState:
     profile: Profile
     options: MeterOptions = field(default_factory=MeterOptions)
     stats: MeterStats = field(default_factory=MeterStats)
-    raw: dict[int, DPValue] = field(default_factory=dict)
+    #: the last value as reported, before signing (magnitudes of signed power)
+    reported: dict[str, Value] = field(default_factory=dict)
     values: dict[str, Value] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._by_dp = self.profile.by_dp()
         self._by_name = self.profile.by_name()
-        self._held: dict[str, list[DPRecord]] = {}
-        self._pending_zero: set[int] = set()
+        self._held: dict[str, list[Reading]] = {}
+        self._pending_zero: set[str] = set()
         self._signed = [d for d in self.profile.dps if d.signed_by]
-        self._unknown_names: set[str] = set()
 
     # -- public ------------------------------------------------------------
 
-    def apply(self, records: Iterable[DPRecord]) -> set[str]:
-        """Apply DP records in arrival order; return the names whose value changed."""
+    def apply(self, readings: Iterable[Reading]) -> set[str]:
+        """Apply readings in arrival order; return the names whose value changed."""
         before = dict(self.values)
-        for rec in records:
-            self.stats.records += 1
-            self._route(rec)
+        for r in readings:
+            self.stats.readings += 1
+            self._route(r)
         self._derive()
         return {k for k, v in self.values.items() if before.get(k, _MISSING) != v}
 
+    @property
+    def holding(self) -> bool:
+        return any(self._held.values())
+
     def flush_held(self) -> set[str]:
-        """Release values held for a late direction (e.g. at link loss)."""
+        """Release values held for a late direction (at link loss: their direction will not come)."""
         before = dict(self.values)
         for ch in list(self._held):
+            self.stats.held_released += len(self._held[ch])
             self._release(ch)
         self._derive()
         return {k for k, v in self.values.items() if before.get(k, _MISSING) != v}
@@ -80,63 +88,55 @@ class MeterState:
 
     # -- internals ---------------------------------------------------------
 
-    def _route(self, rec: DPRecord) -> None:
-        spec = self._by_dp.get(rec.dp)
+    def _route(self, r: Reading) -> None:
+        name, value = r
+        spec = self._by_name.get(name)
         if spec is None:
-            self.stats.unknown_dps += 1
-            name = f"dp{rec.dp}"
-            v = rec.value
-            self.raw[rec.dp] = v
-            self.values[name] = v.hex() if isinstance(v, bytes) else v
-            return
-        if rec.type != spec.type:
-            self.stats.type_mismatches += 1
+            self.stats.unknown += 1
+            self.reported[name] = self.values[name] = value
             return
         ch = spec.channel
         if ch is not None and ch in self.options.late_direction:
             if spec.reverse_option is not None:
-                self._store(spec, rec.value)  # this direction belongs to the held values
+                self._store(spec, value)  # this direction belongs to the held values
                 self._release(ch)
                 return
             held = self._held.setdefault(ch, [])
-            if any(h.dp == rec.dp for h in held):
+            if any(h[0] == name for h in held):
                 # A new cycle began without a direction DP: keep the last direction.
                 self.stats.late_direction_missing += 1
                 self._release(ch)
                 held = self._held.setdefault(ch, [])
-            held.append(rec)
+            held.append(r)
             return
-        self._apply_one(spec, rec.value)
+        self._apply_one(spec, value)
 
     def _release(self, ch: str) -> None:
-        for rec in self._held.pop(ch, []):
-            self._apply_one(self._by_dp[rec.dp], rec.value)
+        for name, value in self._held.pop(ch, []):
+            self._apply_one(self._by_name[name], value)
 
-    def _apply_one(self, spec: DPSpec, raw: DPValue) -> None:
-        if spec.lone_zero and self.options.suppress_lone_zeros and isinstance(raw, int):
-            prev = self.raw.get(spec.dp)
-            if spec.dp in self._pending_zero:
-                self._pending_zero.discard(spec.dp)
-                if raw != 0:
+    def _apply_one(self, spec: DPSpec, value: Value) -> None:
+        if spec.lone_zero and self.options.suppress_lone_zeros and _is_number(value):
+            prev = self.reported.get(spec.name)
+            if spec.name in self._pending_zero:
+                self._pending_zero.discard(spec.name)
+                if value != 0:
                     self.stats.lone_zeros_suppressed += 1
-            elif raw == 0 and prev not in (None, 0):
-                self._pending_zero.add(spec.dp)
+            elif value == 0 and prev not in (None, 0):
+                self._pending_zero.add(spec.name)
                 return
-        self._store(spec, raw)
+        self._store(spec, value)
 
-    def _store(self, spec: DPSpec, raw: DPValue) -> None:
-        self.raw[spec.dp] = raw
-        self.values[spec.name] = spec.to_value(raw)
+    def _store(self, spec: DPSpec, value: Value) -> None:
+        self.reported[spec.name] = self.values[spec.name] = value
 
     def _derive(self) -> None:
         for spec in self._signed:
-            raw = self.raw.get(spec.dp)
-            if raw is None or isinstance(raw, bytes | str):
+            magnitude = self.reported.get(spec.name)
+            if not _is_number(magnitude):
                 continue
-            assert spec.signed_by is not None
+            assert spec.signed_by is not None and isinstance(magnitude, int | float)
             dspec = self._by_name[spec.signed_by]
-            magnitude = spec.to_value(raw)
-            assert isinstance(magnitude, int | float)
             sign = -1 if self.values.get(dspec.name) == dspec.reverse_option else 1
             self.values[spec.name] = sign * magnitude if magnitude else magnitude
         for comp in self.profile.computed:
@@ -144,6 +144,10 @@ class MeterState:
             if all(isinstance(p, int | float) and not isinstance(p, bool) for p in parts):
                 total = round(sum(float(p) for p in parts if isinstance(p, int | float)), comp.decimals)
                 self.values[comp.name] = total + 0.0  # no negative zero
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 _MISSING = object()

@@ -93,7 +93,7 @@ def dp_component(settings: MqttSettings, meter: str, spec: DPSpec) -> dict[str, 
     elif kind == "number":
         c["value_template"] = tpl
         c["command_topic"] = settings.meter_topic(meter, f"set/{spec.name}")
-        lo, hi = spec.range if spec.range else (-(2**31), 2**31 - 1)
+        lo, hi = spec.raw_range if spec.raw_range else (-(2**31), 2**31 - 1)
         c["min"], c["max"] = spec.to_value(lo), spec.to_value(hi)
         c["step"] = round(spec.scale * spec.step, 10)
         c["mode"] = "box"

@@ -14,23 +14,29 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import aiomqtt
 
-from tuyameter.gateway.runner import WriteRefused
-from tuyameter.gateway.types import MeterStatus, MeterUpdate
 from tuyameter.mqtt.commands import Command, CommandError, command_filter, parse_command
 from tuyameter.mqtt.discovery import device_config, discovery_topic, state_document
 from tuyameter.mqtt.settings import MqttSettings
+from tuyameter.pipeline.events import MeterStatus, MeterUpdate
+from tuyameter.pipeline.writes import WriteOutcome, WriteRefused
 from tuyameter.profiles.model import Profile, Value
-from tuyameter.tuyamcu.events import WriteResult
 
 log = logging.getLogger(__name__)
 
-Writer = Callable[[str, str, Value], Awaitable[WriteResult]]
-DiagnosticsSource = Callable[[str], dict[str, object]]
+
+class Api(Protocol):
+    """What this output needs of the gateway (commands and diagnostics)."""
+
+    async def write(self, meter: str, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome: ...
+
+    def diagnostics(self, meter: str) -> dict[str, object]: ...
+
+
 DIAG_INTERVAL = 10.0
 BACKOFF_MAX = 60.0
 
@@ -58,19 +64,11 @@ class _Meter:
 
 
 class MqttOutput:
-    def __init__(
-        self,
-        settings: MqttSettings,
-        profiles: dict[str, Profile],
-        *,
-        writer: Writer | None = None,
-        diagnostics: DiagnosticsSource | None = None,
-    ) -> None:
+    def __init__(self, settings: MqttSettings, profiles: dict[str, Profile]) -> None:
         self.settings = settings
         self.meters = {m: _Meter(p) for m, p in profiles.items()}
         self.profiles = profiles
-        self.writer = writer
-        self.diagnostics = diagnostics
+        self.api: Api | None = None
         self.stats = MqttStats()
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
@@ -118,8 +116,9 @@ class MqttOutput:
             timeout=10,
         )
 
-    async def run(self) -> None:
+    async def run(self, api: Api | None = None) -> None:
         """Connect, publish and serve commands forever; cancel to stop (publishes offline)."""
+        self.api = api
         delay = 1.0
         failing = False
         while True:
@@ -191,15 +190,15 @@ class MqttOutput:
                 m.dirty_state = False
                 doc = state_document(m.profile, m.values) | {"time": m.time}
                 await self._publish(client, self.settings.meter_topic(meter, "state"), json.dumps(doc))
-            if (diagnostics or m.dirty_diagnostics) and self.diagnostics is not None:
+            if (diagnostics or m.dirty_diagnostics) and self.api is not None:
                 m.dirty_diagnostics = False
                 await self._publish(
                     client, self.settings.meter_topic(meter, "diagnostics"), json.dumps(self._diag(meter, m))
                 )
 
     def _diag(self, meter: str, m: _Meter) -> dict[str, object]:
-        assert self.diagnostics is not None
-        d = dict(self.diagnostics(meter))
+        assert self.api is not None
+        d = dict(self.api.diagnostics(meter))
         now, frames = time.monotonic(), int(d.get("frames_in", 0) or 0)  # type: ignore[call-overload]
         rate = None
         if m.last_frames is not None and now > m.last_frames[0]:
@@ -248,17 +247,14 @@ class MqttOutput:
 
     async def _execute(self, cmd: Command) -> None:
         m = self.meters[cmd.meter]
-        if self.writer is None:
-            log.warning("MQTT command for %s/%s ignored: no writer", cmd.meter, cmd.name)
+        if self.api is None:
+            log.warning("MQTT command for %s/%s ignored: no gateway", cmd.meter, cmd.name)
             return
         try:
-            res = await self.writer(cmd.meter, cmd.name, cmd.value)
+            res = await self.api.write(cmd.meter, cmd.name, cmd.value)
         except WriteRefused as e:
             self.stats.commands_refused += 1
             log.warning("MQTT command refused: %s: %s", cmd.meter, e)
-        except TimeoutError:
-            self.stats.commands_refused += 1
-            log.warning("MQTT command %s/%s: the meter did not answer", cmd.meter, cmd.name)
         else:
             if res.ok:
                 self.stats.commands_ok += 1

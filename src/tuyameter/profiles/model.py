@@ -1,10 +1,31 @@
-"""Profile data model: what each DP of a layout means."""
+"""Profile data model: the quantities a device measures, and how each source reaches them.
+
+A profile is a list of *quantities* (name, unit, Home Assistant classes, channel,
+counter kind, privacy, range in the quantity's own unit, …), each with a
+*binding* per source that can read it: ``tuyamcu: {dp, type, scale}`` today,
+``tuyalan`` and ``hlw8112`` bindings later. The pydantic models below are the
+one place where the fields are defined: loading, validation and writing a
+profile back to YAML all come from them.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPValue
@@ -12,32 +33,128 @@ from tuyameter.tuyamcu.dp import DPValue
 Number = int | float
 Value = bool | int | float | str
 
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+HA_KINDS = ("sensor", "number", "button", "binary_sensor", "select", "none")
 
-@dataclass(frozen=True)
-class DPSpec:
-    dp: int
-    name: str
-    type: DPType
-    scale: float = 1.0
+
+class ProfileCheckError(ValueError):
+    """A cross-field check failed; ``loc`` points at the offending key (for file:line)."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _dp_type(v: object) -> object:
+    if isinstance(v, str):
+        try:
+            return DPType[v.upper()]
+        except KeyError:
+            names = ", ".join(t.name.lower() for t in DPType)
+            raise ValueError(f"type {v!r} is not one of {names}") from None
+    if isinstance(v, bool):
+        raise ValueError("type must be a name such as value or enum")
+    return v
+
+
+DPTypeName = Annotated[DPType, BeforeValidator(_dp_type), PlainSerializer(lambda t: t.name.lower(), return_type=str)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class TuyaMcuBinding(_Model):
+    """Where a quantity lives on the TuyaMCU link: DP id, DP type, raw × scale = value."""
+
+    dp: StrictInt
+    type: DPTypeName
+    scale: float = Field(1.0, gt=0, allow_inf_nan=False)
+
+    @field_validator("dp")
+    @classmethod
+    def _dp_range(cls, v: int) -> int:
+        if not 0 <= v <= 255:
+            raise ValueError(f"dp {v} is outside 0..255")
+        return v
+
+
+class Quantity(_Model):
+    name: Name
+    tuyamcu: TuyaMcuBinding | None = None
     unit: str | None = None
     label: str | None = None
-    access: str = "ro"  # ro | rw | wo
-    range: tuple[int, int] | None = None  # raw units
-    step: int = 1
-    options: dict[int, str] = field(default_factory=dict)  # enum raw → text
+    access: Literal["ro", "rw", "wo"] = "ro"
+    #: what the device accepts (writes) or can report, in the quantity's unit
+    range: tuple[float, float] | None = None
+    step: int = Field(1, ge=1)  # in raw units of the binding
+    options: dict[int, str] = Field(default_factory=dict)  # enum: raw code → text
     channel: str | None = None
     device_class: str | None = None
     state_class: str | None = None
     entity_category: str | None = None
-    ha: str | None = None  # sensor | number | button | binary_sensor | select | none
+    ha: Literal["sensor", "number", "button", "binary_sensor", "select", "none"] | None = None
     icon: str | None = None
     private: bool = False
     diagnostic: bool = False
     lone_zero: bool = False
     reverse_option: str | None = None  # enum direction: the option that means export
-    signed_by: str | None = None  # power magnitude: name of its direction DP
+    signed_by: str | None = None  # power magnitude: name of its direction quantity
     resets: tuple[str, ...] = ()  # button: names it resets
-    counter: str | None = None  # energy counter: "forward" (import) or "reverse" (export)
+    counter: Literal["forward", "reverse"] | None = None  # energy counter: import or export
+
+    @model_validator(mode="after")
+    def _check(self) -> Quantity:
+        if self.range is not None and not self.range[0] <= self.range[1]:
+            raise ProfileCheckError(("range",), "range must be [min, max] with min <= max")
+        if self.range is not None and not all(math.isfinite(x) for x in self.range):
+            raise ProfileCheckError(("range",), "range must be finite numbers")
+        if self.reverse_option is not None and self.reverse_option not in self.options.values():
+            raise ProfileCheckError(("reverse_option",), f"reverse_option {self.reverse_option!r} is not an option")
+        return self
+
+    def to_data(self) -> dict[str, Any]:
+        """YAML-ready data of this quantity (defaults left out)."""
+        out = _plain(self.model_dump(exclude_defaults=True))
+        assert isinstance(out, dict)
+        return out
+
+    # -- classes of quantity (found by class, not by name) ----------------------
+
+    @property
+    def is_power(self) -> bool:
+        return self.device_class == "power" and not self.diagnostic
+
+    @property
+    def is_energy(self) -> bool:
+        return self.counter is not None
+
+    # -- the TuyaMCU binding ----------------------------------------------------
+
+    @property
+    def binding(self) -> TuyaMcuBinding:
+        if self.tuyamcu is None:
+            raise KeyError(f"{self.name} has no TuyaMCU binding")
+        return self.tuyamcu
+
+    @property
+    def dp(self) -> int:
+        return self.binding.dp
+
+    @property
+    def type(self) -> DPType:
+        return self.binding.type
+
+    @property
+    def scale(self) -> float:
+        return self.tuyamcu.scale if self.tuyamcu is not None else 1.0
+
+    @property
+    def raw_range(self) -> tuple[int, int] | None:
+        if self.range is None:
+            return None
+        return round(self.range[0] / self.scale), round(self.range[1] / self.scale)
 
     @property
     def writable(self) -> bool:
@@ -74,64 +191,151 @@ class DPSpec:
         if self.type is DPType.BOOL:
             return int(bool(value))
         raw_f = float(value) / self.scale
+        if not math.isfinite(raw_f) or abs(raw_f) >= 2**63:
+            raise ValueError(f"{self.name}: {value} is outside {self._range_text()}")
         raw = round(raw_f)
         if abs(raw_f - raw) > 1e-6:
             raise ValueError(f"{self.name}: {value} is not a multiple of {self.scale}")
         self.check_raw(raw)
         return raw
 
+    def _range_text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        rr = self.raw_range
+        if rr is None:
+            return "what the device can take"
+        return f"{self.to_value(rr[0])}..{self.to_value(rr[1])}{unit}"
+
     def check_raw(self, raw: int) -> None:
-        if self.range is not None:
-            lo, hi = self.range
-            if not lo <= raw <= hi:
-                lo_v, hi_v = self.to_value(lo), self.to_value(hi)
-                unit = f" {self.unit}" if self.unit else ""
-                raise ValueError(f"{self.name}: {self.to_value(raw)}{unit} is outside {lo_v}..{hi_v}{unit}")
+        rr = self.raw_range
+        if rr is not None and not rr[0] <= raw <= rr[1]:
+            unit = f" {self.unit}" if self.unit else ""
+            raise ValueError(f"{self.name}: {self.to_value(raw)}{unit} is outside {self._range_text()}")
         if self.type is DPType.ENUM and self.options and raw not in self.options:
             raise ValueError(f"{self.name}: {raw} is not one of {sorted(self.options)}")
 
 
-@dataclass(frozen=True)
-class Computed:
+#: The name the TuyaMCU-side code knows a quantity by.
+DPSpec = Quantity
+
+
+class Computed(_Model):
     """A value computed from others (e.g. total power = signed A + signed B)."""
 
-    name: str
+    name: Name
     sum: tuple[str, ...]
     unit: str | None = None
     label: str | None = None
     device_class: str | None = None
     state_class: str | None = None
-    decimals: int = 1
+    decimals: int = Field(1, ge=0, le=9)
 
 
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    description: str
-    source: str
-    dps: tuple[DPSpec, ...]
-    computed: tuple[Computed, ...] = ()
+class TuyaMcuSettings(_Model):
+    baud: int = Field(9600, gt=0)
+    wifi_state: int = Field(4, ge=0, le=5)
+
+
+class Profile(_Model):
+    name: Name
+    description: str = ""
     manufacturer: str = "Tuya"
     model: str = ""
     product_ids: tuple[str, ...] = ()
-    baud: int = 9600
-    wifi_state: int = 4
+    tuyamcu: TuyaMcuSettings = TuyaMcuSettings()
     channels: tuple[str, ...] = ()
-    report_rate: str | None = None  # name of the report-rate DP
+    report_rate: str | None = None  # name of the report-rate quantity
+    quantities: tuple[Quantity, ...]
+    computed: tuple[Computed, ...] = ()
+    source: str = Field("", exclude=True)
+    _dps: tuple[Quantity, ...] = PrivateAttr(())
+    _by_dp: Mapping[int, Quantity] = PrivateAttr(default_factory=dict)
+    _by_name: Mapping[str, Quantity] = PrivateAttr(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        # Lookups are used per DP record (monitor, decode, MQTT commands): build them once.
-        object.__setattr__(self, "_by_dp", MappingProxyType({d.dp: d for d in self.dps}))
-        object.__setattr__(self, "_by_name", MappingProxyType({d.name: d for d in self.dps}))
+    @model_validator(mode="after")
+    def _cross_check(self) -> Profile:
+        names: dict[str, int] = {}
+        dps: dict[int, int] = {}
+        for i, q in enumerate(self.quantities):
+            if q.name in names:
+                raise ProfileCheckError(("quantities", i, "name"), f"name {q.name!r} is used twice")
+            names[q.name] = i
+            if q.tuyamcu is not None:
+                if q.tuyamcu.dp in dps:
+                    raise ProfileCheckError(("quantities", i, "tuyamcu", "dp"), f"dp {q.tuyamcu.dp} is defined twice")
+                dps[q.tuyamcu.dp] = i
+        by = {q.name: q for q in self.quantities}
+        for i, q in enumerate(self.quantities):
+            if q.signed_by is not None:
+                d = by.get(q.signed_by)
+                if d is None or d.reverse_option is None:
+                    raise ProfileCheckError(
+                        ("quantities", i, "signed_by"),
+                        f"{q.name}: signed_by {q.signed_by!r} must name a direction quantity with reverse_option",
+                    )
+            for r in q.resets:
+                if r not in by:
+                    raise ProfileCheckError(("quantities", i, "resets"), f"{q.name}: resets names unknown {r!r}")
+        for i, c in enumerate(self.computed):
+            if c.name in by:
+                raise ProfileCheckError(("computed", i, "name"), f"computed name {c.name!r} clashes with a quantity")
+            for p in c.sum:
+                if p not in by:
+                    raise ProfileCheckError(("computed", i, "sum"), f"{c.name}: sum names unknown {p!r}")
+        if self.report_rate is not None and self.report_rate not in by:
+            raise ProfileCheckError(("report_rate",), f"report_rate names unknown {self.report_rate!r}")
+        return self
 
-    def by_dp(self) -> Mapping[int, DPSpec]:
-        return self._by_dp  # type: ignore[attr-defined,no-any-return]
+    def model_post_init(self, context: Any, /) -> None:
+        # Lookups are used per reading (monitor, decode, MQTT commands): build them once.
+        self._dps = tuple(q for q in self.quantities if q.tuyamcu is not None)
+        self._by_dp = MappingProxyType({q.dp: q for q in self._dps})
+        self._by_name = MappingProxyType({q.name: q for q in self.quantities})
 
-    def by_name(self) -> Mapping[str, DPSpec]:
-        return self._by_name  # type: ignore[attr-defined,no-any-return]
+    @property
+    def dps(self) -> tuple[Quantity, ...]:
+        """The quantities with a TuyaMCU binding."""
+        return self._dps
 
-    def spec(self, name: str) -> DPSpec:
+    @property
+    def baud(self) -> int:
+        return self.tuyamcu.baud
+
+    @property
+    def wifi_state(self) -> int:
+        return self.tuyamcu.wifi_state
+
+    def by_dp(self) -> Mapping[int, Quantity]:
+        return self._by_dp
+
+    def by_name(self) -> Mapping[str, Quantity]:
+        return self._by_name
+
+    def spec(self, name: str) -> Quantity:
         try:
             return self.by_name()[name]
         except KeyError:
-            raise KeyError(f"profile {self.name} has no DP named {name!r}") from None
+            raise KeyError(f"profile {self.name} has no quantity named {name!r}") from None
+
+    def power_names(self) -> list[str]:
+        """Signed power values: the power quantities and the computed sums of class power."""
+        return [q.name for q in self.quantities if q.is_power] + [
+            c.name for c in self.computed if c.device_class == "power"
+        ]
+
+    def to_data(self) -> dict[str, Any]:
+        """YAML-ready data of this profile (defaults left out); loading it gives the same profile."""
+        out = _plain(self.model_dump(exclude_defaults=True))
+        assert isinstance(out, dict)
+        return out
+
+
+def _plain(v: Any) -> Any:
+    """Tuples → lists, whole floats → ints: what YAML shows plainly."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v

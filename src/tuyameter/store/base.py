@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 #: Energy is aggregated in 15-minute buckets (UTC), so local days, hours and months
@@ -19,6 +19,23 @@ class EnergyRow:
     wh: float
 
 
+@dataclass(frozen=True)
+class Record:
+    """One reading as the store keeps it: values, energy totals (Wh) and accountant state."""
+
+    meter: str
+    ts: float  # wall-clock epoch seconds
+    values: Mapping[str, object]
+    totals_wh: Mapping[str, float]
+    state: Mapping[str, Any]
+    #: the reading's signed power values (the profile's power quantities), for per-minute statistics
+    power: Mapping[str, float] = field(default_factory=dict)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used (the message says why)."""
+
+
 class Store(Protocol):
     def load_state(self, meter: str) -> dict[str, Any] | None: ...
 
@@ -29,9 +46,15 @@ class Store(Protocol):
         values: Mapping[str, object],
         totals_wh: Mapping[str, float],
         state: Mapping[str, Any],
+        *,
+        power: Mapping[str, float] | None = None,
     ) -> None: ...
 
+    def record_many(self, records: Sequence[Record]) -> None: ...
+
     def energy_rows(self, meter: str | None, start: float, end: float, step: int = BUCKET_S) -> list[EnergyRow]: ...
+
+    def last_record(self, meter: str) -> tuple[float, dict[str, float]] | None: ...
 
     def meters(self) -> list[str]: ...
 
@@ -83,15 +106,6 @@ class PowerMinute:
     avg: float
     max: float
     samples: int
-
-
-def power_samples(values: Mapping[str, object]) -> list[tuple[str, float]]:
-    """The signed power values of a reading (``power_*`` names, numbers only)."""
-    return [
-        (k, float(v))
-        for k, v in values.items()
-        if k.startswith("power_") and not k.endswith("_mcu") and isinstance(v, int | float) and not isinstance(v, bool)
-    ]
 
 
 def local_index_sql(segments: list[tuple[float, int]], unit: int, floor: str) -> str:

@@ -8,12 +8,12 @@ available, raw readings go into a hypertable.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
 
-from tuyameter.store.base import energy_deltas, power_samples
+from tuyameter.store.base import Record, energy_deltas
 from tuyameter.store.queries import SqlQueries
 
 MIGRATIONS: list[str] = [
@@ -103,40 +103,48 @@ class PostgresStore(SqlQueries):
         values: Mapping[str, object],
         totals_wh: Mapping[str, float],
         state: Mapping[str, Any],
+        *,
+        power: Mapping[str, float] | None = None,
     ) -> None:
+        self.record_many([Record(meter, ts, values, totals_wh, state, power or {})])
+
+    def record_many(self, records: Sequence[Record]) -> None:
+        """Several readings in one transaction; each meter's row is locked while it is written."""
         with self.db.transaction():
-            row = self.db.execute(
-                "SELECT last_ts, last_totals FROM meter WHERE id = %s FOR UPDATE", (meter,)
-            ).fetchone()
+            for r in records:
+                self._record(r)
+
+    def _record(self, r: Record) -> None:
+        meter, ts = r.meter, r.ts
+        row = self.db.execute("SELECT last_ts, last_totals FROM meter WHERE id = %s FOR UPDATE", (meter,)).fetchone()
+        with self.db.cursor() as cur:
             if row is not None:
-                deltas = energy_deltas(float(row[0]), row[1], ts, totals_wh)
+                deltas = energy_deltas(float(row[0]), row[1], ts, r.totals_wh)
                 if deltas:
-                    with self.db.cursor() as cur:
-                        cur.executemany(
-                            "INSERT INTO energy (meter, name, bucket, wh) VALUES (%s, %s, %s, %s) "
-                            "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = energy.wh + excluded.wh",
-                            [(meter, n, b, w) for n, b, w in deltas],
-                        )
-            self.db.execute(
+                    cur.executemany(
+                        "INSERT INTO energy (meter, name, bucket, wh) VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = energy.wh + excluded.wh",
+                        [(meter, n, b, w) for n, b, w in deltas],
+                    )
+            cur.execute(
                 "INSERT INTO reading (meter, ts, data) VALUES (%s, to_timestamp(%s), %s)",
-                (meter, ts, json.dumps(values)),
+                (meter, ts, json.dumps(r.values)),
             )
             minute = ts - ts % 60
-            samples = power_samples(values)
+            samples = list(r.power.items())
             if samples:
-                with self.db.cursor() as cur:
-                    cur.executemany(
-                        "INSERT INTO power_minute VALUES (%s, %s, %s, %s, %s, %s, 1) "
-                        "ON CONFLICT (meter, name, minute) DO UPDATE SET "
-                        "min = LEAST(power_minute.min, excluded.min), max = GREATEST(power_minute.max, excluded.max), "
-                        "sum = power_minute.sum + excluded.sum, n = power_minute.n + 1",
-                        [(meter, name, minute, p, p, p) for name, p in samples],
-                    )
-            self.db.execute(
+                cur.executemany(
+                    "INSERT INTO power_minute VALUES (%s, %s, %s, %s, %s, %s, 1) "
+                    "ON CONFLICT (meter, name, minute) DO UPDATE SET "
+                    "min = LEAST(power_minute.min, excluded.min), max = GREATEST(power_minute.max, excluded.max), "
+                    "sum = power_minute.sum + excluded.sum, n = power_minute.n + 1",
+                    [(meter, name, minute, p, p, p) for name, p in samples],
+                )
+            cur.execute(
                 "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
                 "last_totals = excluded.last_totals",
-                (meter, json.dumps(dict(state)), ts, json.dumps(dict(totals_wh))),
+                (meter, json.dumps(dict(r.state)), ts, json.dumps(dict(r.totals_wh))),
             )
 
     def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, local_index_sql
@@ -50,6 +51,16 @@ class SqlQueries:
             PowerMinute(m, n, float(t), float(lo), float(avg), float(hi), int(c))
             for m, n, t, lo, avg, hi, c in self._query(sql, args)
         ]
+
+    def last_record(self, meter: str) -> tuple[float, dict[str, float]] | None:
+        """When the meter's last reading was written and its energy totals (Wh) then."""
+        rows = self._query(f"SELECT last_ts, last_totals FROM meter WHERE id = {self.PH}", [meter])
+        if not rows:
+            return None
+        ts, totals = rows[0]
+        return float(ts), {
+            str(k): float(v) for k, v in (json.loads(totals) if isinstance(totals, str) else totals).items()
+        }
 
     def meters(self) -> list[str]:
         return [r[0] for r in self._query("SELECT id FROM meter ORDER BY id", [])]

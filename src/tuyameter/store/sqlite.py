@@ -1,9 +1,9 @@
 """SQLite store (WAL): the embedded default.
 
-Each reading is one transaction that writes the raw reading, adds the energy that
-flowed since the previous reading to its 15-minute buckets and saves the
-accountant's state, so a crash loses at most the reading being written and a
-restart continues the totals exactly.
+Each transaction writes the raw readings handed to it (one, or a few when the
+writer is behind), adds the energy that flowed since each meter's previous reading
+to its 15-minute buckets and saves the accountant's state with it, so a crash loses
+at most the readings being written and a restart continues the totals exactly.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tuyameter.store.base import energy_deltas, power_samples
+from tuyameter.store.base import Record, energy_deltas
 from tuyameter.store.queries import SqlQueries
 
 MIGRATIONS: list[str] = [
@@ -101,37 +101,47 @@ class SqliteStore(SqlQueries):
         values: Mapping[str, object],
         totals_wh: Mapping[str, float],
         state: Mapping[str, Any],
+        *,
+        power: Mapping[str, float] | None = None,
     ) -> None:
+        self.record_many([Record(meter, ts, values, totals_wh, state, power or {})])
+
+    def record_many(self, records: Sequence[Record]) -> None:
+        """Several readings (of one or many meters) in one transaction."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT last_ts, last_totals FROM meter WHERE id = ?", (meter,)).fetchone()
-            if row is not None:
-                for name, bucket, wh in energy_deltas(float(row[0]), json.loads(row[1]), ts, totals_wh):
-                    db.execute(
-                        "INSERT INTO energy (meter, name, bucket, wh) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = wh + excluded.wh",
-                        (meter, name, bucket, wh),
-                    )
-            db.execute("INSERT INTO reading (meter, ts, data) VALUES (?, ?, ?)", (meter, ts, json.dumps(values)))
-            minute = ts - ts % 60
-            for name, p in power_samples(values):
-                db.execute(
-                    "INSERT INTO power_minute VALUES (?, ?, ?, ?, ?, ?, 1) "
-                    "ON CONFLICT (meter, name, minute) DO UPDATE SET min = MIN(min, excluded.min), "
-                    "max = MAX(max, excluded.max), sum = sum + excluded.sum, n = n + 1",
-                    (meter, name, minute, p, p, p),
-                )
-            db.execute(
-                "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
-                "last_totals = excluded.last_totals",
-                (meter, json.dumps(dict(state)), ts, json.dumps(dict(totals_wh))),
-            )
+            for r in records:
+                self._record(r)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
+
+    def _record(self, r: Record) -> None:
+        db, meter, ts = self.db, r.meter, r.ts
+        row = db.execute("SELECT last_ts, last_totals FROM meter WHERE id = ?", (meter,)).fetchone()
+        if row is not None:
+            db.executemany(
+                "INSERT INTO energy (meter, name, bucket, wh) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = wh + excluded.wh",
+                [(meter, n, b, wh) for n, b, wh in energy_deltas(float(row[0]), json.loads(row[1]), ts, r.totals_wh)],
+            )
+        db.execute("INSERT INTO reading (meter, ts, data) VALUES (?, ?, ?)", (meter, ts, json.dumps(r.values)))
+        minute = ts - ts % 60
+        db.executemany(
+            "INSERT INTO power_minute VALUES (?, ?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (meter, name, minute) DO UPDATE SET min = MIN(min, excluded.min), "
+            "max = MAX(max, excluded.max), sum = sum + excluded.sum, n = n + 1",
+            [(meter, name, minute, p, p, p) for name, p in list(r.power.items())],
+        )
+        db.execute(
+            "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
+            "last_totals = excluded.last_totals",
+            (meter, json.dumps(dict(r.state)), ts, json.dumps(dict(r.totals_wh))),
+        )
 
     def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, args).fetchall()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -130,11 +131,22 @@ async def open_serial(target: str, baud: int) -> SerialLink:
     return SerialLink(port, f"{target}@{baud}")
 
 
+#: Openers for link kinds other than pyserial's, registered by their modules
+#: (the emulator registers ``sim``): transport never imports them.
+LinkOpener = Callable[[LinkUrl], Awaitable[Link]]
+_OPENERS: dict[str, LinkOpener] = {}
+
+
+def register_link_kind(kind: str, opener: LinkOpener) -> None:
+    _OPENERS[kind] = opener
+
+
 async def open_link(url: str | LinkUrl, baud: int = 9600) -> Link:
     """Open a link; the URL's own ``baud=`` wins over ``baud``."""
     lu = parse_link_url(url) if isinstance(url, str) else url
-    if lu.kind == "sim":
-        from tuyameter.emulator.simlink import open_sim_link
-
-        return open_sim_link(lu)
+    if lu.kind != "serial":
+        opener = _OPENERS.get(lu.kind)
+        if opener is None:
+            raise LinkError(f"{lu.kind}://{lu.target}: no such link kind here (known: {', '.join(_OPENERS)})")
+        return await opener(lu)
     return await open_serial(lu.target, lu.baud or baud)

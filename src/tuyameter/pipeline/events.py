@@ -1,0 +1,67 @@
+"""The events of the pipeline: source → gateway → outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from tuyameter.profiles.model import Value
+
+
+class SourceState(Enum):
+    """Where a source's connection stands (explicit, as in aiomqtt / aioesphomeapi)."""
+
+    CONNECTING = "connecting"  # opening the link / socket
+    HANDSHAKING = "handshaking"  # link open, the device has not finished its handshake
+    READY = "ready"  # readings flow, writes are accepted
+    DOWN = "down"  # lost; the source retries by itself
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Readings that belong together (one report burst), in the source's own clock.
+
+    ``time`` is seconds on the source's clock: the wall clock for a real device, a
+    faster one for an emulator running accelerated. Energy is integrated in it.
+    """
+
+    time: float
+    readings: tuple[tuple[str, Value], ...]
+    #: the device restarted (power cut) since the previous batch: counters may have reset
+    restarted: bool = False
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    state: SourceState
+    detail: str
+    info: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeterUpdate:
+    """A settled set of readings after one report burst."""
+
+    meter: str
+    time: dt.datetime
+    values: dict[str, Value]
+    changed: frozenset[str] = frozenset()
+    private: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeterStatus:
+    meter: str
+    time: dt.datetime
+    online: bool
+    detail: str
+    info: dict[str, object] = field(default_factory=dict)
+    state: SourceState = SourceState.DOWN
+
+
+class Output(Protocol):
+    async def update(self, u: MeterUpdate) -> None: ...
+
+    async def status(self, s: MeterStatus) -> None: ...

@@ -1,0 +1,88 @@
+"""The Source protocol and the registry that picks a source by URL scheme."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
+from tuyameter.pipeline.writes import WriteOutcome
+from tuyameter.profiles.model import Profile, Value
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What a meter's configuration says about its source (each source reads what it knows)."""
+
+    baud: int | None = None
+    wifi_state: int | None = None
+    heartbeat_interval: float = 10.0
+    #: the device's clock runs this much faster than the wall clock (an emulator's --speed)
+    clock_rate: float | None = None
+    reconnect_max: float = 10.0
+
+
+class Source(Protocol):
+    description: str
+
+    @property
+    def state(self) -> SourceState: ...
+
+    async def __aenter__(self) -> Source: ...
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def readings(self) -> AsyncIterator[Batch | SourceStatus]: ...
+
+    async def write(self, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome: ...
+
+    async def wait_ready(self, timeout: float) -> bool: ...
+
+    def diagnostics(self) -> dict[str, object]: ...
+
+    def clock(self) -> float:
+        """The source's time in seconds (what :attr:`Batch.time` is measured in)."""
+        ...
+
+
+SourceFactory = Callable[[str, Profile, SourceOptions], Source]
+_REGISTRY: dict[str, SourceFactory] = {}
+
+
+def register_source(schemes: tuple[str, ...], factory: SourceFactory) -> None:
+    """Make ``factory`` open URLs of these schemes ('' = a device path)."""
+    for s in schemes:
+        _REGISTRY[s] = factory
+
+
+def source_schemes() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def _scheme(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    return "" if len(scheme) <= 1 else scheme  # C:\\… is a path too
+
+
+def source_factory(url: str) -> SourceFactory:
+    """The factory for ``url``; ValueError naming the known schemes if none fits."""
+    _load_builtin()
+    f = _REGISTRY.get(_scheme(url))
+    if f is None:
+        known = ", ".join(f"{s}://" for s in source_schemes() if s)
+        raise ValueError(f"{url}: no source for this kind of URL (a device path, or {known})")
+    return f
+
+
+def open_source(url: str, profile: Profile, options: SourceOptions | None = None) -> Source:
+    return source_factory(url)(url, profile, options or SourceOptions())
+
+
+def _load_builtin() -> None:
+    if not _REGISTRY:
+        import tuyameter.sources.tuyamcu  # noqa: F401  (registers itself)

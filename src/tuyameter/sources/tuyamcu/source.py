@@ -1,0 +1,265 @@
+"""The TuyaMCU source: a byte link + the sans-IO session, with explicit connection states.
+
+connecting (opening the link) → handshaking (heartbeat, product, mode, Wi-Fi state,
+query) → ready (reports flow, writes accepted) → down (link lost; reopened with
+backoff) → connecting … An MCU restart goes back to handshaking on the same link.
+Report bursts (one DP per frame) are settled into one :class:`Batch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+
+from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
+from tuyameter.pipeline.writes import WriteOutcome
+from tuyameter.profiles.model import Profile, Value
+from tuyameter.sources.base import SourceOptions
+from tuyameter.sources.tuyamcu.binding import DPBinding
+from tuyameter.transport.links import LinkError, open_link, parse_link_url
+from tuyameter.transport.session_pump import SessionPump
+from tuyameter.tuyamcu import events as ev
+from tuyameter.tuyamcu.session import Session, SessionConfig
+from tuyameter.util.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+SETTLE = 0.15  # quiet time that ends a report burst
+MAX_HOLD = 1.0  # longest a burst is held before it goes out anyway
+QUEUE = 256  # batches held for a slow consumer (oldest dropped beyond)
+
+
+def scaled_clock(rate: float) -> Callable[[], float]:
+    """A clock that starts at the wall time and runs ``rate`` times faster."""
+    t0, m0 = time.time(), time.monotonic()
+    return lambda: t0 + (time.monotonic() - m0) * rate
+
+
+class TuyaMcuSource:
+    def __init__(self, url: str, profile: Profile, options: SourceOptions | None = None) -> None:
+        self.url, self.profile = url, profile
+        self.options = opts = options or SourceOptions()
+        try:
+            self.link_url = parse_link_url(url)
+        except LinkError as e:
+            raise ValueError(str(e)) from None
+        self.description = url
+        self.binding = DPBinding(profile)
+        wifi = opts.wifi_state if opts.wifi_state is not None else profile.wifi_state
+        self.session = Session(
+            SessionConfig(wifi_state=wifi, heartbeat_interval=opts.heartbeat_interval), local_time=dt.datetime.now
+        )
+        self._state = SourceState.CONNECTING
+        self._ready = asyncio.Event()
+        self._out: asyncio.Queue[Batch | SourceStatus] = asyncio.Queue(QUEUE)
+        self._task: asyncio.Task[None] | None = None
+        self._pump: SessionPump | None = None
+        self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
+        self._burst: list[tuple[str, Value]] = []
+        self._burst_start: float | None = None
+        self._last_dp = 0.0
+        self._last_dp_any: float | None = None
+        self._restarted = False
+        self._clock: Callable[[], float] = scaled_clock(opts.clock_rate) if opts.clock_rate else time.time
+        self.batches = 0
+        self.batches_dropped = 0
+        self.link_opens = 0
+
+    # -- Source --------------------------------------------------------------
+
+    @property
+    def state(self) -> SourceState:
+        return self._state
+
+    def clock(self) -> float:
+        return self._clock()
+
+    async def __aenter__(self) -> TuyaMcuSource:
+        self._task = asyncio.create_task(self._run(), name=f"tuyamcu {self.url}")
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def readings(self) -> AsyncIterator[Batch | SourceStatus]:
+        while True:
+            if self._task is not None and self._task.done() and self._out.empty():
+                self._task.result()  # a crash of the driver surfaces here
+                return
+            get = asyncio.ensure_future(self._out.get())
+            waits: set[asyncio.Future[object]] = {get}  # type: ignore[arg-type]
+            if self._task is not None:
+                waits.add(self._task)  # type: ignore[arg-type]
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if get in done:
+                yield get.result()
+            else:
+                get.cancel()
+
+    async def wait_ready(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def write(self, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome:
+        """Validate, write, and wait for the MCU's echo; never applied after ``timeout``."""
+        rec = self.binding.record(name, value)  # WriteRefused before anything is queued
+        if self._state is not SourceState.READY:
+            return WriteOutcome(name, value, False, f"the meter is not ready ({self._state.value})")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        wid = self.session.write([rec], now, expires=now + timeout)
+        fut: asyncio.Future[ev.WriteResult] = loop.create_future()
+        self._writes[wid] = fut
+        self._wake()
+        try:
+            res = await asyncio.wait_for(asyncio.shield(fut), timeout + 1.0)
+        except TimeoutError:
+            self._abandon(wid)
+            return WriteOutcome(name, value, False, "no answer in time (the write was cancelled)")
+        except asyncio.CancelledError:
+            self._abandon(wid)  # the caller stopped waiting: the write must not happen later
+            raise
+        return WriteOutcome(name, value, res.ok, res.error, res.attempts, self.binding.echoed(res.echoed))
+
+    def diagnostics(self) -> dict[str, object]:
+        s, d, b = self.session.stats, self.session.decoder.stats, self.binding.stats
+        age = None
+        if self._last_dp_any is not None:
+            age = round(asyncio.get_running_loop().time() - self._last_dp_any, 1)
+        return {
+            "state": self._state.value,
+            "frames_in": s.frames_in,
+            "frames_out": s.frames_out,
+            "checksum_errors": d.checksum_errors,
+            "resyncs": d.resyncs,
+            "garbage_bytes": d.garbage_bytes,
+            "malformed": s.malformed,
+            "timeouts": s.timeouts,
+            "mcu_restarts": s.mcu_restarts,
+            "link_downs": s.link_downs,
+            "link_opens": self.link_opens,
+            "writes_ok": s.writes_ok,
+            "writes_failed": s.writes_failed,
+            "unknown_dps": b.unknown_dps,
+            "type_mismatches": b.type_mismatches,
+            "batches_dropped": self.batches_dropped,
+            "seconds_since_report": age,
+            "heard_from_mcu": self.session.last_rx is not None,
+        }
+
+    # -- the connection loop ---------------------------------------------------
+
+    def _abandon(self, write_id: int) -> None:
+        self.session.cancel_write(write_id, asyncio.get_running_loop().time())
+        self._writes.pop(write_id, None)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._pump is not None:
+            self._pump.wake()
+
+    def _emit(self, item: Batch | SourceStatus) -> None:
+        if self._out.full():
+            self._out.get_nowait()
+            self.batches_dropped += 1
+        self._out.put_nowait(item)
+
+    def _set_state(self, state: SourceState, detail: str, info: dict[str, object] | None = None) -> None:
+        self._state = state
+        if state is SourceState.READY:
+            self._ready.set()
+        else:
+            self._ready.clear()
+        self._emit(SourceStatus(state, detail, info or {}))
+
+    async def _run(self) -> None:
+        backoff = Backoff(initial=0.5, maximum=self.options.reconnect_max)
+        last_error = ""
+        loop = asyncio.get_running_loop()
+        while True:
+            if last_error:
+                self._state = SourceState.CONNECTING  # retrying: said once already
+            elif self._state is not SourceState.CONNECTING:
+                self._set_state(SourceState.CONNECTING, f"opening {self.url}")
+            try:
+                link = await open_link(self.link_url, self.options.baud or self.profile.baud)
+            except LinkError as e:
+                if str(e) != last_error:
+                    self._set_state(SourceState.DOWN, f"cannot open link: {e}")
+                    last_error = str(e)
+                await asyncio.sleep(backoff.next())
+                continue
+            last_error = ""
+            self.link_opens += 1
+            self._clock = getattr(link, "clock", None) or self._clock
+            self._set_state(SourceState.HANDSHAKING, f"link open ({link.description}); handshaking")
+            try:
+                self._pump = SessionPump(link, self.session)
+                await self._pump.run(self._on_events)
+            except LinkError as e:
+                self.session.connection_lost(loop.time(), str(e))
+                await self._on_events(self.session.events(), loop.time())
+                self._flush()
+                self._set_state(SourceState.DOWN, f"link lost: {e}")
+            finally:
+                self._pump = None
+                await link.close()
+            await asyncio.sleep(backoff.next())
+            if self.session.link_up:
+                backoff.reset()
+
+    async def _on_events(self, events: list[ev.Event], now: float) -> float | None:
+        for e in events:
+            if isinstance(e, ev.DPUpdate):
+                self._burst += self.binding.readings(e.records)
+                self._last_dp = self._last_dp_any = e.time
+                if self._burst_start is None:
+                    self._burst_start = e.time
+            elif isinstance(e, ev.LinkUp):
+                info: dict[str, object] = {
+                    "product": e.product_info,
+                    "product_id": e.product_id,
+                    "protocol_version": e.protocol_version,
+                }
+                detail = f"link up (MCU protocol v{e.protocol_version}, product {e.product_id})"
+                self._set_state(SourceState.READY, detail, info)
+            elif isinstance(e, ev.LinkDown):
+                self._flush()
+                self._set_state(SourceState.HANDSHAKING, f"link down: {e.reason}")
+            elif isinstance(e, ev.McuRestarted):
+                log.warning("%s: MCU restarted", self.url)
+                self._restarted = True
+            elif isinstance(e, ev.WriteResult):
+                fut = self._writes.pop(e.write_id, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(e)
+        if self._burst_start is None:
+            return None
+        due = min(self._last_dp + SETTLE, self._burst_start + MAX_HOLD)
+        if now < due:
+            return due
+        self._flush()
+        return None
+
+    def _flush(self) -> None:
+        if self._burst_start is None:
+            return
+        self._burst_start = None
+        readings, self._burst = tuple(self._burst), []
+        restarted, self._restarted = self._restarted, False
+        self.batches += 1
+        self._emit(Batch(self.clock(), readings, restarted))
