@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tuyameter.gateway.config import load_config, parse_config
+from tuyameter.config import load_config, parse_config
 from tuyameter.util.yamlfile import YamlFileError, load_yaml_text
 
 GOOD = """

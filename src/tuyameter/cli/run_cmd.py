@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from tuyameter.cli.common import CliError, load_profile_arg, run_async
+from tuyameter.config import GatewayConfig, load_config
 from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
-from tuyameter.gateway.config import GatewayConfig, load_config
 from tuyameter.gateway.console import ConsoleOutput
 from tuyameter.mqtt.output import MqttOutput
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url

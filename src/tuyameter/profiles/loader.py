@@ -10,14 +10,13 @@ message``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from tuyameter.profiles.model import Computed, Profile, ProfileCheckError, Quantity, TuyaMcuBinding, TuyaMcuSettings
+from tuyameter.profiles.model import Profile
+from tuyameter.util.validation import Loc, line_of, validate_yaml
 from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file, load_yaml_text
 
 ProfileError = YamlFileError
@@ -72,69 +71,18 @@ def upgrade_layout(data: Any) -> Any:
     return top
 
 
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = Profile
-    children: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
-        (Profile, "quantities"): Quantity,
-        (Profile, "computed"): Computed,
-        (Profile, "tuyamcu"): TuyaMcuSettings,
-        (Quantity, "tuyamcu"): TuyaMcuBinding,
-    }
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        nxt = children.get((model, part))
-        if nxt is None:
-            return model if part == loc[-1] else None
-        model = nxt
-    return model
+def _what(data: Any) -> Callable[[Loc], str]:
+    """Errors inside a quantity or a computed value start with its name."""
 
+    def what(loc: Loc) -> str:
+        if len(loc) >= 2 and loc[0] in ("quantities", "computed") and isinstance(loc[1], int):
+            items = data.get(loc[0]) if isinstance(data, LineDict) else None
+            item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+            name = item.get("name") if isinstance(item, LineDict) else None
+            return f"{name}: " if isinstance(name, str) else f"{loc[0]}[{loc[1]}]: "
+        return ""
 
-def _line(data: Any, loc: tuple[str | int, ...]) -> int | None:
-    node, line = data, getattr(data, "line", None) or None
-    for part in loc:
-        if isinstance(node, LineDict) and isinstance(part, str) and part in node:
-            line = node.line_of(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-            line = getattr(node, "line", None) or line
-        else:
-            break
-    return line
-
-
-def _what(data: Any, loc: tuple[str | int, ...]) -> str:
-    if len(loc) >= 2 and loc[0] in ("quantities", "computed") and isinstance(loc[1], int):
-        items = data.get(loc[0]) if isinstance(data, LineDict) else None
-        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
-        name = item.get("name") if isinstance(item, LineDict) else None
-        if isinstance(name, str):
-            return f"{name}: "
-        return f"{loc[0]}[{loc[1]}]: "
-    return ""
-
-
-def _message(err: Any, data: Any) -> tuple[tuple[str | int, ...], str]:
-    loc = tuple(err["loc"])
-    kind, ctx = err["type"], err.get("ctx") or {}
-    exc = ctx.get("error")
-    if isinstance(exc, ProfileCheckError):
-        loc = loc + exc.loc
-        return loc, f"{_what(data, loc) if len(loc) > 2 else ''}{exc}"
-    key = next((p for p in reversed(loc) if isinstance(p, str)), "")
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        allowed = ", ".join(sorted(model.model_fields)) if model else ""
-        allowed = allowed.replace("source, ", "") if model is Profile else allowed
-        return loc, f"{_what(data, loc)}unknown key {key!r} (allowed: {allowed})"
-    if kind == "missing":
-        return loc, f"{_what(data, loc)}missing {key!r}"
-    if isinstance(exc, ValueError):
-        return loc, f"{_what(data, loc)}{exc}"
-    if kind == "string_pattern_mismatch" and key == "name":
-        return loc, f"{_what(data, loc)}name {err.get('input')!r} must be lower_snake_case"
-    return loc, f"{_what(data, loc)}{key}: {err['msg']} (got {err.get('input')!r})"
+    return what
 
 
 def parse_profile(data: Any, source: str) -> Profile:
@@ -142,12 +90,9 @@ def parse_profile(data: Any, source: str) -> Profile:
     if not isinstance(data, dict):
         raise YamlFileError(source, None, "a profile must be a mapping with a name and quantities")
     if "source" in data:
-        raise YamlFileError(source, _line(data, ("source",)), "unknown key 'source'")
-    try:
-        return Profile.model_validate({**data, "source": source})
-    except ValidationError as e:
-        loc, msg = _message(e.errors()[0], data)
-        raise YamlFileError(source, _line(data, loc), msg) from None
+        raise YamlFileError(source, line_of(data, ("source",)), "unknown key 'source'")
+    profile: Profile = validate_yaml(Profile, data, source, _what(data), {"source": source})
+    return profile
 
 
 def load_profile_text(text: str, source: str) -> Profile:

@@ -29,6 +29,7 @@ from pydantic import (
 
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPValue
+from tuyameter.util.validation import LocatedError
 
 Number = int | float
 Value = bool | int | float | str
@@ -36,14 +37,6 @@ Value = bool | int | float | str
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 HA_KINDS = ("sensor", "number", "button", "binary_sensor", "select", "none")
-
-
-class ProfileCheckError(ValueError):
-    """A cross-field check failed; ``loc`` points at the offending key (for file:line)."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
 
 
 def _dp_type(v: object) -> object:
@@ -107,11 +100,11 @@ class Quantity(_Model):
     @model_validator(mode="after")
     def _check(self) -> Quantity:
         if self.range is not None and not self.range[0] <= self.range[1]:
-            raise ProfileCheckError(("range",), "range must be [min, max] with min <= max")
+            raise LocatedError(("range",), "range must be [min, max] with min <= max")
         if self.range is not None and not all(math.isfinite(x) for x in self.range):
-            raise ProfileCheckError(("range",), "range must be finite numbers")
+            raise LocatedError(("range",), "range must be finite numbers")
         if self.reverse_option is not None and self.reverse_option not in self.options.values():
-            raise ProfileCheckError(("reverse_option",), f"reverse_option {self.reverse_option!r} is not an option")
+            raise LocatedError(("reverse_option",), f"reverse_option {self.reverse_option!r} is not an option")
         return self
 
     def to_data(self) -> dict[str, Any]:
@@ -258,32 +251,32 @@ class Profile(_Model):
         dps: dict[int, int] = {}
         for i, q in enumerate(self.quantities):
             if q.name in names:
-                raise ProfileCheckError(("quantities", i, "name"), f"name {q.name!r} is used twice")
+                raise LocatedError(("quantities", i, "name"), f"name {q.name!r} is used twice")
             names[q.name] = i
             if q.tuyamcu is not None:
                 if q.tuyamcu.dp in dps:
-                    raise ProfileCheckError(("quantities", i, "tuyamcu", "dp"), f"dp {q.tuyamcu.dp} is defined twice")
+                    raise LocatedError(("quantities", i, "tuyamcu", "dp"), f"dp {q.tuyamcu.dp} is defined twice")
                 dps[q.tuyamcu.dp] = i
         by = {q.name: q for q in self.quantities}
         for i, q in enumerate(self.quantities):
             if q.signed_by is not None:
                 d = by.get(q.signed_by)
                 if d is None or d.reverse_option is None:
-                    raise ProfileCheckError(
+                    raise LocatedError(
                         ("quantities", i, "signed_by"),
                         f"{q.name}: signed_by {q.signed_by!r} must name a direction quantity with reverse_option",
                     )
             for r in q.resets:
                 if r not in by:
-                    raise ProfileCheckError(("quantities", i, "resets"), f"{q.name}: resets names unknown {r!r}")
+                    raise LocatedError(("quantities", i, "resets"), f"{q.name}: resets names unknown {r!r}")
         for i, c in enumerate(self.computed):
             if c.name in by:
-                raise ProfileCheckError(("computed", i, "name"), f"computed name {c.name!r} clashes with a quantity")
+                raise LocatedError(("computed", i, "name"), f"computed name {c.name!r} clashes with a quantity")
             for p in c.sum:
                 if p not in by:
-                    raise ProfileCheckError(("computed", i, "sum"), f"{c.name}: sum names unknown {p!r}")
+                    raise LocatedError(("computed", i, "sum"), f"{c.name}: sum names unknown {p!r}")
         if self.report_rate is not None and self.report_rate not in by:
-            raise ProfileCheckError(("report_rate",), f"report_rate names unknown {self.report_rate!r}")
+            raise LocatedError(("report_rate",), f"report_rate names unknown {self.report_rate!r}")
         return self
 
     def model_post_init(self, context: Any, /) -> None:

@@ -1,0 +1,166 @@
+"""The gateway's YAML configuration file.
+
+```yaml
+profile_dirs: [~/meter-profiles]     # optional, searched before the shipped profiles
+meters:
+  - id: house                        # letters, digits, '-' and '_'
+    url: /dev/ttyUSB0                # or socket://host:port, rfc2217://…, sim://pj1103a
+    profile: pj1103a                 # a profile name or a .yaml path
+    baud: 9600                       # default: the profile's
+    late_direction: [b]              # channels whose direction DP arrives one cycle late
+    suppress_lone_zeros: true
+    wifi_state: 4                    # default: the profile's
+    heartbeat_interval: 10           # seconds, 1..120
+mqtt: {url: "mqtt://user:pass@127.0.0.1:1883"}   # ca, insecure, client_id, topic_prefix, discovery_prefix
+store: {db: /var/lib/tuyameter/tuyameter.db, keep_days: 90}
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+
+from tuyameter.gateway.meter_config import MeterConfig
+from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
+from tuyameter.util.validation import Loc, LocatedError, validate_yaml
+from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MeterSection(_Section):
+    id: StrictStr
+    url: StrictStr
+    profile: StrictStr = "pj1103a"
+    baud: StrictInt | None = Field(None, gt=0)
+    late_direction: list[StrictStr] = Field(default_factory=list)
+    suppress_lone_zeros: StrictBool = False
+    wifi_state: StrictInt | None = None
+    heartbeat_interval: float = 10.0
+    time_scale: float | None = Field(None, gt=0, description="the meter's clock rate (an emulator's --speed)")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not 1 <= len(v) <= 64 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in v):
+            raise ValueError(f"id {v!r} may only use letters, digits, '-' and '_' (1..64 of them)")
+        return v
+
+    @field_validator("wifi_state")
+    @classmethod
+    def _wifi(cls, v: int | None) -> int | None:
+        if v is not None and not 0 <= v <= 5:
+            raise ValueError("wifi_state must be 0..5")
+        return v
+
+    @field_validator("heartbeat_interval")
+    @classmethod
+    def _heartbeat(cls, v: float) -> float:
+        if not 1 <= v <= 120:
+            raise ValueError("heartbeat_interval must be 1..120 s")
+        return v
+
+    def meter(self) -> MeterConfig:
+        return MeterConfig(
+            id=self.id,
+            url=self.url,
+            profile=self.profile,
+            baud=self.baud,
+            late_direction=list(self.late_direction),
+            suppress_lone_zeros=self.suppress_lone_zeros,
+            wifi_state=self.wifi_state,
+            heartbeat_interval=self.heartbeat_interval,
+            clock_rate=self.time_scale,
+        )
+
+
+class MqttSection(_Section):
+    url: StrictStr
+    ca: StrictStr | None = None
+    insecure: StrictBool = False
+    client_id: StrictStr | None = None
+    topic_prefix: StrictStr | None = None
+    discovery_prefix: StrictStr | None = None
+
+    def settings(self) -> MqttSettings:
+        return parse_mqtt_url(
+            self.url,
+            ca_file=self.ca,
+            tls_insecure=self.insecure,
+            client_id=self.client_id,
+            topic_prefix=self.topic_prefix,
+            discovery_prefix=self.discovery_prefix,
+        )
+
+    @model_validator(mode="after")
+    def _url(self) -> MqttSection:
+        try:
+            self.settings()
+        except MqttSettingsError as e:
+            raise LocatedError(("url",), str(e)) from None
+        return self
+
+
+class StoreSection(_Section):
+    db: StrictStr | None = None
+    keep_days: float | None = Field(None, gt=0)
+
+
+class ConfigFile(_Section):
+    meters: list[MeterSection]
+    profile_dirs: list[StrictStr] = Field(default_factory=list)
+    mqtt: MqttSection | None = None
+    store: StoreSection | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ConfigFile:
+        if not self.meters:
+            raise LocatedError(("meters",), "'meters' must be a non-empty list")
+        seen: set[str] = set()
+        for i, m in enumerate(self.meters):
+            if m.id in seen:
+                raise LocatedError(("meters", i, "id"), f"meters[{i}]: id {m.id!r} is used twice")
+            seen.add(m.id)
+        return self
+
+
+@dataclass
+class GatewayConfig:
+    meters: list[MeterConfig]
+    profile_dirs: list[str] = field(default_factory=list)
+    source: str = ""
+    mqtt: MqttSettings | None = None
+    db: str | None = None  # SQLite path or postgresql:// URL
+    keep_days: float | None = None
+
+
+def _what(loc: Loc) -> str:
+    if len(loc) >= 2 and loc[0] == "meters" and isinstance(loc[1], int):
+        return f"meters[{loc[1]}]: "
+    if loc and loc[0] in ("mqtt", "store"):
+        return f"{loc[0]}: "
+    return ""
+
+
+def parse_config(data: Any, src: str) -> GatewayConfig:
+    if not isinstance(data, LineDict):
+        raise YamlFileError(src, None, "the configuration must be a mapping with a 'meters' list")
+    cfg: ConfigFile = validate_yaml(ConfigFile, data, src, _what)
+    return GatewayConfig(
+        meters=[m.meter() for m in cfg.meters],
+        profile_dirs=list(cfg.profile_dirs),
+        source=src,
+        mqtt=cfg.mqtt.settings() if cfg.mqtt else None,
+        db=cfg.store.db if cfg.store else None,
+        keep_days=cfg.store.keep_days if cfg.store else None,
+    )
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    return parse_config(load_yaml_file(Path(path)), str(path))
