@@ -17,9 +17,20 @@ from tuyameter.profiles.loader import all_profiles, find_profile
 from tuyameter.profiles.model import Profile
 from tuyameter.util.yamlfile import YamlFileError
 
+#: Exit codes of every command.
+EXIT_OK, EXIT_DEVICE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 
 class CliError(Exception):
-    """A user-facing error: printed without a traceback, exit status 2."""
+    """A user-facing error (usage, configuration, store): printed without a traceback, exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class DeviceError(CliError):
+    """The device did not answer, or refused or failed what was asked: exit 1."""
+
+    exit_code = EXIT_DEVICE
 
 
 def emit_json(obj: object) -> None:
@@ -45,20 +56,27 @@ def load_all_profiles(dirs: list[str] | None = None) -> list[Profile]:
 
 
 def run_async(coro: Coroutine[Any, Any, int], duration: float | None = None) -> int:
-    """Run until done, Ctrl-C / SIGTERM, or ``duration`` seconds."""
+    """Run until done, Ctrl-C (exit 130), SIGTERM (a clean stop, exit 0) or ``duration`` seconds."""
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(coro)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, task.cancel)
+        interrupted = False
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            task.cancel()
+
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
         if duration is not None:
             loop.call_later(duration, task.cancel)
         try:
             return await task
         except asyncio.CancelledError:
-            return 0
+            return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
     return asyncio.run(main())
 

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_async
+from tuyameter.cli.options import json_option, last_baud, link_options, profile_options
 from tuyameter.profiles.model import Profile
 from tuyameter.tools.describe import describe, frame_json
 from tuyameter.transport.links import Link, LinkError, open_link
@@ -20,16 +21,13 @@ from tuyameter.tuyamcu.session import Session
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "monitor",
+        parents=[link_options(), profile_options(), json_option()],
         help="show live decoded TuyaMCU traffic",
         description="Drive the link (handshake, heartbeats) and print every frame in both directions, "
         "or with --passive only listen and decode what arrives.",
     )
-    p.add_argument("url")
-    p.add_argument("--baud", type=int, default=9600)
-    p.add_argument("--profile", default="pj1103a", help="name DPs with this profile ('' for none)")
     p.add_argument("--passive", action="store_true", help="only listen; never send")
     p.add_argument("--duration", type=float, help="stop after S seconds")
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_monitor)
 
 
@@ -89,10 +87,10 @@ async def _passive(link: Link, pr: _Printer) -> None:
 
 
 async def _monitor(args: argparse.Namespace) -> int:
-    profile = load_profile_arg(args.profile) if args.profile else None
+    profile = load_profile_arg(args.profile, args.profile_dir) if args.profile else None
     pr = _Printer(profile, args.json)
     try:
-        link = await open_link(args.url, args.baud)
+        link = await open_link(args.url, last_baud(args) or (profile.baud if profile else 9600))
     except LinkError as e:
         raise CliError(str(e)) from None
     pr.note(f"monitoring {link.description}" + (" (passive)" if args.passive else ""))

@@ -6,21 +6,19 @@ import argparse
 import asyncio
 
 from tuyameter.cli.common import emit_json, load_all_profiles, progress
+from tuyameter.cli.options import json_option, link_options, profile_options
 from tuyameter.tools.probe import BAUDS, ProbeResult, probe
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "probe",
+        parents=[link_options(), profile_options(), json_option()],
         help="find out what is on a TuyaMCU link",
         description="Try 9600 then 115200 baud, handshake, list product info, protocol version and every DP, "
         "and say which profile fits.",
     )
-    p.add_argument("url")
-    p.add_argument("--baud", type=int, action="append", help="baud rate(s) to try instead of 9600, 115200")
     p.add_argument("--listen", type=float, default=2.0, help="seconds to collect DPs after the handshake")
-    p.add_argument("--profile-dir", action="append", default=[])
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tuyameter.cli.common import CliError, load_profile_arg, run_async
+from tuyameter.cli.options import json_option, last_baud, link_options, profile_options
 from tuyameter.config import GatewayConfig, load_config
 from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
 from tuyameter.gateway.console import ConsoleOutput
@@ -21,16 +22,15 @@ from tuyameter.util.yamlfile import YamlFileError
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "run", help="run the gateway", description="Run the gateway for one meter (URL) or a config file."
+        "run",
+        parents=[link_options(url_required=False), profile_options(), json_option()],
+        help="run the gateway",
+        description="Run the gateway for one meter (URL) or a config file.",
     )
-    p.add_argument("url", nargs="?", help="device path, socket://HOST:PORT, rfc2217://…, or sim://pj1103a; ?baud=N")
     p.add_argument("-c", "--config", help="gateway configuration file (YAML)")
-    p.add_argument("--profile", default="pj1103a", help="profile name or .yaml file (default pj1103a)")
-    p.add_argument("--profile-dir", action="append", default=[], help="extra profile directory (repeatable)")
     p.add_argument("--id", default="meter", help="meter id for a URL (default 'meter')")
     p.add_argument("--late-direction", action="append", default=[], metavar="CH", help="channel with late direction DP")
     p.add_argument("--suppress-lone-zeros", action="store_true")
-    p.add_argument("--baud", type=int, help="line speed (default: the profile's; ?baud=N in the URL also works)")
     p.add_argument("--wifi-state", type=int, choices=range(6), help="Wi-Fi state to announce (default: profile's, 4)")
     p.add_argument("--duration", type=float, help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument(
@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--quirk", action="append", default=[], metavar="NAME[=N]", help="emulator quirk for all meters")
     d.add_argument("--db", default=":memory:", help="SQLite file to keep the demo's history in (default: memory)")
     d.add_argument("--keep-days", type=float, help=argparse.SUPPRESS)
+    d.add_argument("--json", action="store_true", help="one JSON line per update on stdout")
     _output_options(d, default_every=1.0)
     d.set_defaults(func=cmd_demo)
 
@@ -88,7 +89,6 @@ def mqtt_from_args(args: argparse.Namespace) -> MqttSettings | None:
 
 def _output_options(p: argparse.ArgumentParser, default_every: float = 0.0) -> None:
     _mqtt_options(p)
-    p.add_argument("--json", action="store_true", help="one JSON line per update on stdout")
     p.add_argument("--all", action="store_true", help="include private values (calibration, report rate)")
     p.add_argument("--every", type=float, default=default_every, metavar="S", help="at most one line per meter per S s")
 
@@ -145,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             profile=args.profile,
             late_direction=args.late_direction,
             suppress_lone_zeros=args.suppress_lone_zeros,
-            baud=args.baud,
+            baud=last_baud(args),
             wifi_state=args.wifi_state,
             clock_rate=args.time_scale,
         )

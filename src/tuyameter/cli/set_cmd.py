@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import argparse
 
-from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_async
+from tuyameter.cli.common import CliError, DeviceError, emit_json, load_profile_arg, run_async
+from tuyameter.cli.options import json_option, last_baud, link_options, profile_options
 from tuyameter.pipeline.writes import WriteRefused, validate_write
 from tuyameter.profiles.model import Value
-from tuyameter.sources import open_source
+from tuyameter.sources import SourceOptions, open_source
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "set",
+        parents=[link_options(), profile_options(), json_option()],
         help="write a setting to a meter (validated against the profile)",
         description="Connect, write one writable DP by its profile name and report what the MCU answered. "
         "Values are in the profile's units (calibration_voltage 1.004, report_rate 5); buttons take 'press'.",
     )
-    p.add_argument("url")
     p.add_argument("name", help="e.g. report_rate, calibration_voltage, reset_coefficients_a")
     p.add_argument("value")
-    p.add_argument("--profile", default="pj1103a")
-    p.add_argument("--profile-dir", action="append", default=[])
     p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the link and the answer")
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_set)
 
 
@@ -48,12 +46,13 @@ async def _set(args: argparse.Namespace) -> int:
     value = parse_value(args.value)
     try:
         validate_write(profile, args.name, value)  # refuse before touching the device
-        source = open_source(args.url, profile)
+        source = open_source(args.url, profile, SourceOptions(baud=last_baud(args)))
     except (WriteRefused, ValueError) as e:
         raise CliError(f"refused: {e}" if isinstance(e, WriteRefused) else str(e)) from None
     async with source:
         if not await source.wait_ready(args.timeout):
-            raise CliError(f"no TuyaMCU answered on {args.url} (try: tuyameter probe {args.url})")
+            detail = source.diagnostics().get("state_detail")
+            raise DeviceError(f"no TuyaMCU answered on {args.url} ({detail}; try: tuyameter probe {args.url})")
         res = await source.write(args.name, value, timeout=args.timeout)
     if args.json:
         emit_json({"name": args.name, "value": value, "ok": res.ok, "echoed": res.echoed, "error": res.error})

@@ -55,6 +55,7 @@ class TuyaMcuSource:
             SessionConfig(wifi_state=wifi, heartbeat_interval=opts.heartbeat_interval), local_time=dt.datetime.now
         )
         self._state = SourceState.CONNECTING
+        self.detail = "not started"
         self._ready = asyncio.Event()
         self._out: asyncio.Queue[Batch | SourceStatus] = asyncio.Queue(QUEUE)
         self._task: asyncio.Task[None] | None = None
@@ -142,6 +143,7 @@ class TuyaMcuSource:
             age = round(asyncio.get_running_loop().time() - self._last_dp_any, 1)
         return {
             "state": self._state.value,
+            "state_detail": self.detail,
             "frames_in": s.frames_in,
             "frames_out": s.frames_out,
             "checksum_errors": d.checksum_errors,
@@ -179,7 +181,7 @@ class TuyaMcuSource:
         self._out.put_nowait(item)
 
     def _set_state(self, state: SourceState, detail: str, info: dict[str, object] | None = None) -> None:
-        self._state = state
+        self._state, self.detail = state, detail
         if state is SourceState.READY:
             self._ready.set()
         else:

@@ -1,0 +1,61 @@
+"""What every command shares: the same link/profile/output options, exit codes, errors as JSON."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+from e2e import Proc, run_cli
+from tuyameter.cli.main import build_parser
+
+SHARED = ["--baud", "115200", "--profile", "pj1103a", "--profile-dir", "/tmp", "--json"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "sim://pj1103a"],
+        ["monitor", "sim://pj1103a"],
+        ["probe", "sim://pj1103a"],
+        ["set", "sim://pj1103a", "report_rate", "5"],
+    ],
+)
+def test_link_profile_and_json_options_are_the_same_everywhere(argv: list[str]) -> None:
+    args = build_parser().parse_args([*argv, *SHARED])
+    assert (args.url, args.baud, args.profile, args.profile_dir, args.json) == (
+        "sim://pj1103a", [115200], "pj1103a", ["/tmp"], True,
+    )  # fmt: skip
+
+
+def test_refused_by_the_profile_is_exit_2_with_a_json_error() -> None:
+    r = run_cli("set", "sim://pj1103a", "report_rate", "99", "--json")
+    assert r.returncode == 2
+    err = json.loads(r.stdout)
+    assert err["exit_code"] == 2 and "outside 3..60" in err["error"] and err["command"] == "set"
+
+
+def test_device_that_does_not_answer_is_exit_1() -> None:
+    r = run_cli("set", "sim://nosuchmeter", "report_rate", "5", "--timeout", "1", "--json")
+    assert r.returncode == 1, r.stderr
+    err = json.loads(r.stdout)
+    assert err["kind"] == "device" and "unknown emulator" in err["error"]
+
+
+def test_usage_error_is_exit_2_and_json_when_asked() -> None:
+    r = run_cli("probe", "--json")
+    assert r.returncode == 2 and json.loads(r.stdout)["kind"] == "usage"
+    r = run_cli("probe")
+    assert r.returncode == 2 and "usage:" in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 0)])
+def test_interrupted_is_130_and_a_stop_is_0(sig: int, code: int) -> None:
+    gw = Proc("run", "sim://pj1103a?speed=30", "--no-store", "--json")
+    try:
+        gw.wait_line(lambda s: s.startswith("{"), timeout=15)
+    finally:
+        assert gw.stop(sig) == code
+    assert any('"diagnostics"' in line for line in gw.err)  # it stopped cleanly, diagnostics printed
