@@ -15,6 +15,15 @@ from typing import Any
 TUYAMETER = [sys.executable, "-m", "tuyameter"]
 
 
+def wait_until(pred: Callable[[], object], timeout: float, what: str = "condition") -> None:
+    """Poll ``pred`` until it is true; AssertionError naming ``what`` after ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.05)
+
+
 class Proc:
     """A running tuyameter command whose output lines are collected in the background."""
 
@@ -50,12 +59,20 @@ class Proc:
             time.sleep(0.02)
         raise AssertionError(f"{self.args}: no matching line in {timeout}s; out={self.out[-5:]} err={self.err[-10:]}")
 
-    def json_lines(self) -> list[dict[str, Any]]:
+    def json_lines(self, start: int = 0) -> list[dict[str, Any]]:
+        """The JSON lines printed so far (from output line ``start`` on)."""
         out = []
-        for line in list(self.out):
+        for line in list(self.out)[start:]:
             if line.startswith("{"):
                 out.append(json.loads(line))
         return out
+
+    def wait_json(self, n: int, timeout: float = 20.0, start: int = 0) -> list[dict[str, Any]]:
+        """Wait until ``n`` JSON lines have come (from output line ``start`` on); return them all."""
+        wait_until(lambda: len(self.json_lines(start)) >= n or self.p.poll() is not None, timeout, f"{n} JSON lines")
+        lines = self.json_lines(start)
+        assert len(lines) >= n, f"{self.args} ended: out={self.out[-5:]} err={self.err[-10:]}"
+        return lines
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.p.poll() is None:

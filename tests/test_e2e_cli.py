@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from broker import free_port
-from e2e import Proc, run_cli, start_sim
+from e2e import Proc, run_cli, start_sim, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -67,9 +67,7 @@ def test_run_values_match_the_emulator_and_survive_a_restart_on_the_same_path(tm
     assert path == str(link)
     gw = Proc("run", str(link), "--profile", "pj1103a", "--json")
     try:
-        gw.wait_line(lambda s: s.startswith("{"), timeout=15)
-        time.sleep(5)
-        before = gw.json_lines()
+        before = gw.wait_json(5, timeout=20)
         truth1 = [c["values"] for c in sim.json_lines() if "cycle" in c]
         sim.stop()
         assert len(before) >= 3
@@ -81,13 +79,11 @@ def test_run_values_match_the_emulator_and_survive_a_restart_on_the_same_path(tm
         assert before[-1]["values"]["power_total"] == round(
             before[-1]["values"]["power_a"] + before[-1]["values"]["power_b"], 1
         )
-        time.sleep(1.5)
+        wait_until(lambda: any("offline" in e for e in gw.err), 15, "the gateway sees the link go")
         sim2, _ = start_sim("--pty", "--link", str(link), "--json", "--speed", "5", "--seed", "7")
         try:
             n = len(gw.out)
-            gw.wait_line(lambda s: s.startswith("{"), timeout=20, start=n)
-            time.sleep(5)
-            after = [json.loads(s) for s in gw.out[n:] if s.startswith("{")]
+            after = gw.wait_json(5, timeout=25, start=n)
             truth2 = [c["values"] for c in sim2.json_lines() if "cycle" in c]
             assert len(after) >= 3
             assert all(matches_a_cycle(u["values"], truth2) for u in after[2:])
@@ -106,7 +102,7 @@ def test_run_over_tcp_survives_an_emulator_restart_on_the_same_port() -> None:
     try:
         gw.wait_line(lambda s: s.startswith("{"), timeout=15)
         sim.stop()
-        time.sleep(1.0)
+        wait_until(lambda: any("offline" in e for e in gw.err), 15, "the gateway sees the emulator go")
         sim, _ = start_sim("--tcp", f"127.0.0.1:{port}", "--quiet", "--speed", "5")
         n = len(gw.out)
         line = gw.wait_line(lambda s: s.startswith("{"), timeout=20, start=n)
@@ -117,15 +113,22 @@ def test_run_over_tcp_survives_an_emulator_restart_on_the_same_port() -> None:
 
 
 def test_demo_shows_both_channels_sign_change_and_growing_energy() -> None:
-    r = run_cli("demo", "--meters", "2", "--duration", "25", "--json", timeout=60)
-    lines = [json.loads(s) for s in r.stdout.splitlines() if s.startswith("{")]
-    assert {u["meter"] for u in lines} == {"demo1", "demo2"}
+    demo = Proc("demo", "--meters", "2", "--json")
+
+    def of(meter: str) -> list[dict[str, Any]]:
+        return [u["values"] for u in demo.json_lines() if u["meter"] == meter]
+
+    def signs(meter: str) -> set[bool]:
+        return {v["power_b"] > 0 for v in of(meter) if v["power_b"] != 0}
+
+    try:
+        # B imports (stand-by) and exports (sun) on both: sunrise on demo1, sunset on demo2
+        wait_until(lambda: signs("demo1") == signs("demo2") == {True, False}, 60, "B changes sign on both meters")
+        wait_until(lambda: of("demo1")[-1]["energy_forward_a"] > of("demo1")[0]["energy_forward_a"], 30, "energy")
+    finally:
+        demo.stop()
     for meter in ("demo1", "demo2"):
-        us = [u["values"] for u in lines if u["meter"] == meter]
-        signs = {v["power_b"] > 0 for v in us if v["power_b"] != 0}
-        assert signs == {True, False}, meter  # B imports (stand-by) and exports (sun)
-        assert all(v["power_a"] > 0 for v in us)
-        assert us[-1]["energy_forward_a"] > us[0]["energy_forward_a"]
+        assert all(v["power_a"] > 0 for v in of(meter))
     human = run_cli("demo", "--meters", "1", "--duration", "4")
     assert "demo1" in human.stdout and " V " in human.stdout and "online" in human.stderr
 

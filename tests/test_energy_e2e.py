@@ -7,13 +7,12 @@ import itertools
 import json
 import signal
 import sqlite3
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from e2e import Proc, run_cli, start_sim
+from e2e import Proc, run_cli, start_sim, wait_until
 from tuyameter.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.slow
@@ -25,8 +24,12 @@ def test_sigkill_and_restart_continue_the_totals(tmp_path: Path) -> None:
     sim, path = start_sim("--pty", "--quiet", "--speed", "60", "--start", "11:00", "--report-rate", "3")
     try:
         gw = Proc("run", path, "--db", str(db), "--json", "--id", "house")
-        gw.wait_line(lambda s: s.startswith("{"), timeout=15)
-        time.sleep(6)
+        # a few cycles in, with energy counted today (60× time: a cycle every 0.05–0.5 s)
+        wait_until(
+            lambda: len(ups := gw.json_lines()) >= 6 and ups[-1]["values"].get("energy_forward_a_today", 0) > 0,
+            30,
+            "energy today",
+        )
         gw.stop(signal.SIGKILL)
         before = gw.json_lines()[-1]["values"]
         assert before["energy_forward_a"] > 0 and "energy_forward_a_meter" in before
@@ -36,9 +39,7 @@ def test_sigkill_and_restart_continue_the_totals(tmp_path: Path) -> None:
         con.close()
         gw2 = Proc("run", path, "--db", str(db), "--json", "--id", "house")
         try:
-            gw2.wait_line(lambda s: s.startswith("{"), timeout=15)
-            time.sleep(4)
-            after = gw2.json_lines()
+            after = gw2.wait_json(5, timeout=20)
         finally:
             gw2.stop()
         first = after[0]["values"]
@@ -85,10 +86,11 @@ def test_power_cut_with_counter_reset_through_a_pty(tmp_path: Path) -> None:
                           "--quirk", "counter-reset=1e12", "--seed", "4")  # fmt: skip
     gw = Proc("run", path, "--db", str(tmp_path / "c.db"), "--json", "--time-scale", "20")
     try:
-        gw.wait_line(lambda s: s.startswith("{"), timeout=15)
-        time.sleep(8)
+        gw.wait_json(12, timeout=30)
         sim.p.send_signal(signal.SIGUSR1)  # the power cut
-        time.sleep(8)
+        wait_until(lambda: any("counter reset" in line for line in gw.err), 30, "the reset seen")
+        n = len(gw.out)
+        gw.wait_json(12, timeout=30, start=n)  # and well after it
     finally:
         gw.stop()
         sim.stop()

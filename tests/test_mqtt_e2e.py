@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from broker import Broker, Sub
-from e2e import Proc, start_sim
+from e2e import Proc, start_sim, wait_until
 from tlsutil import make_certs
 
 pytestmark = pytest.mark.slow
@@ -66,9 +66,14 @@ def test_discovery_states_commands_and_last_will(broker: Broker, sub: Sub) -> No
         sub.publish("tuyameter/demo1/set/report_rate", "5")
         sub.wait(lambda: state(sub, "demo1")["report_rate"] == 5, what="report_rate 5")
         t0 = time.monotonic()
-        time.sleep(12)
-        times = sorted({json.loads(p)["time"] for p in sub.on("tuyameter/demo1/state", t0)})
-        stamps = [dt.datetime.fromisoformat(t).timestamp() for t in times]
+
+        def times() -> list[str]:
+            return sorted({json.loads(p)["time"] for p in sub.on("tuyameter/demo1/state", t0)})
+
+        # three reports after the change (states are also re-published in between, with the same time)
+        sub.wait(lambda: len(times()) >= 3, timeout=30, what="three reports at the new rate")
+        times_ = times()
+        stamps = [dt.datetime.fromisoformat(t).timestamp() for t in times_]
         gaps = [b - a for a, b in itertools.pairwise(stamps) if b - a > 1]
         assert gaps and all(4.0 <= g <= 6.0 for g in gaps), gaps
 
@@ -115,8 +120,7 @@ def test_broker_outage_loses_nothing_that_should_be_republished(broker: Broker, 
         s1.close()
         broker.stop()  # the broker dies, retained messages and all (no persistence)
         n = len(gw.out)
-        time.sleep(4)
-        assert len(gw.out) - n >= 2  # readings keep flowing to the console
+        wait_until(lambda: len(gw.out) - n >= 2, 15, "readings keep flowing to the console")
         broker.start()
         s2 = Sub(broker.port)
         try:
@@ -170,9 +174,18 @@ def test_mqtts_with_ca_and_password(tmp_path: Path) -> None:
         c.on_message = lambda c, u, m: seen.append(m.topic)
         c.connect("127.0.0.1", tls.port)
         c.loop_start()
-        time.sleep(12)
-        c.loop_stop()
-        c.disconnect()
+        try:
+            wait_until(
+                lambda: (
+                    {"good/demo1/state", "ins/demo1/state"} <= set(seen)
+                    and all(any("unreachable" in line for line in p.err) for p in (unverified, wrong_pw))
+                ),
+                40,
+                "the good clients publish, the bad ones are refused",
+            )
+        finally:
+            c.loop_stop()
+            c.disconnect()
 
     try:
         watch()
