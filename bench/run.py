@@ -141,6 +141,9 @@ def main() -> int:
     bench_decoder(n)
     bench_pipeline(n // 2)
     bench_latency(5 if args.quick else 20)
+    from gateway import run as bench_gateway
+
+    ROWS.extend(bench_gateway(args.quick))
     from stores import run as bench_stores
 
     ROWS.extend(bench_stores(args.quick))

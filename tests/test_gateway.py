@@ -201,3 +201,34 @@ def test_local_zone_has_dst_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     v = live.values(now)
     assert v["e_today"] == pytest.approx(24.5, abs=0.01) and v["e_yesterday"] == pytest.approx(0.5, abs=0.01)
     assert v["e_this_month"] == pytest.approx(25.0, abs=0.01)
+
+
+def test_records_of_the_wrong_type_are_counted_in_diagnostics() -> None:
+    from tuyameter.sources.tuyamcu import TuyaMcuSource
+    from tuyameter.tuyamcu.constants import DPType
+    from tuyameter.tuyamcu.dp import DPRecord
+
+    async def main() -> dict[str, object]:
+        src = TuyaMcuSource("sim://pj1103a", PROFILE)
+        got = src.binding.readings([DPRecord.make(101, DPType.BOOL, True), DPRecord.make(112, DPType.VALUE, 2301)])
+        assert got == [("voltage", 230.1)]
+        return src.diagnostics()
+
+    diag = asyncio.run(main())
+    assert diag["type_mismatches"] == 1 and diag["unknown_dps"] == 0
+
+
+def test_a_write_to_a_meter_that_is_not_ready_fails_at_once_and_never_lands() -> None:
+    async def main() -> None:
+        out = Collect()
+        cfg = MeterConfig("m", "sim://pj1103a?speed=1&seed=3")
+        async with Gateway([cfg], {"m": PROFILE}, outputs=[out]) as gw:
+            res = await gw.write("m", "report_rate", 5, timeout=1)  # before the handshake finished
+            assert not res.ok and "not ready" in (res.error or "")
+            assert await gw.wait_ready("m", 10)
+            latest = gw.latest("m")
+            await wait_for(lambda: gw.latest("m") is not latest, 15, "a report")
+            u = gw.latest("m")
+            assert u is not None and u.private.get("report_rate") == 10  # the refused write never arrived
+
+    asyncio.run(main())

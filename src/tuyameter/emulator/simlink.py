@@ -10,7 +10,8 @@ from tuyameter.emulator.factory import build_emulator, spec_from_params
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
 from tuyameter.transport.links import LinkError, LinkUrl, register_link_kind
 
-TICK = 0.02
+#: Longest sleep between emulator ticks (its physics step); it wakes earlier for a report.
+TICK = 0.25
 
 
 class SimLink:

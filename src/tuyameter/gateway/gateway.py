@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -200,7 +201,7 @@ class Gateway:
             raise WriteRefused(f"no meter {meter!r} (known: {', '.join(self._meters)})")
         validate_write(m.profile, name, value)
         if m.source is None:
-            return WriteOutcome(name, value, False, "the meter is not running")
+            return WriteOutcome(name, value, False, "the meter is not ready (its source is not running)")
         return await m.source.write(name, value, timeout)
 
     def diagnostics(self, meter: str) -> dict[str, object]:
@@ -312,9 +313,10 @@ class Gateway:
             await out.update(update)
 
     async def _publish_status(self, m: _Meter, st: MeterStatus) -> None:
-        prev, m.status = m.status, st
+        prev = m.status
         if prev is not None and prev.online == st.online and prev.detail == st.detail:
             return
+        m.status = st = dataclasses.replace(st, diagnostics=self.diagnostics(m.cfg.id) | {"online": st.online})
         for out in self.outputs:
             await out.status(st)
 

@@ -59,6 +59,8 @@ class MeterStatus:
     detail: str
     info: dict[str, object] = field(default_factory=dict)
     state: SourceState = SourceState.DOWN
+    #: the meter's diagnostics (link counters, data quality, store) when the status changed
+    diagnostics: dict[str, object] = field(default_factory=dict)
 
 
 class Output(Protocol):
