@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tuyameter.cli.common import CliError, emit_json
-from tuyameter.energy.periods import PERIOD_SUFFIXES, summarize, window_start
+from tuyameter.energy.periods import PERIOD_SUFFIXES, local_zone, summarize, window_start
 from tuyameter.energy.report import PERIODS, aggregate, aggregate_days, offset_segments, query_step
 from tuyameter.store import Store, default_db_path, is_postgres, open_store
 
@@ -45,9 +45,7 @@ def _zone(name: str | None) -> dt.tzinfo:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             raise CliError(f"unknown time zone {name!r}") from None
-    local = dt.datetime.now().astimezone().tzinfo
-    assert local is not None
-    return local
+    return local_zone()  # with its DST rules, not today's fixed offset
 
 
 def _day(text: str | None, default: dt.date, zone: dt.tzinfo) -> dt.datetime:
