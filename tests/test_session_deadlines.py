@@ -52,30 +52,36 @@ def test_partial_frame_after_a_quiet_gap_does_not_spin() -> None:
 def test_silent_pty_wakes_the_pump_a_few_times_a_second() -> None:
     """The real loop: a pty whose far end never answers."""
 
-    async def main() -> int:
+    async def main() -> tuple[int, float]:
         master, slave = os.openpty()
         tty.setraw(master)
         try:
             link = await open_link(os.ttyname(slave), 9600)
             pump = SessionPump(link, Session(SessionConfig()))
             calls = 0
+            retried = asyncio.Event()
 
             async def handle(events: list[ev.Event], now: float) -> None:
                 nonlocal calls
                 calls += 1
+                if pump.session.stats.frames_out >= 2:  # the unanswered heartbeat was sent again
+                    retried.set()
 
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
             task = asyncio.ensure_future(pump.run(handle))
-            await asyncio.sleep(2.0)  # the measurement window itself, not a wait for a condition
+            await asyncio.wait_for(retried.wait(), 10)
+            elapsed = loop.time() - t0
             pump.stop()
             await task
             await link.close()
-            return calls
+            return calls, elapsed
         finally:
             os.close(master)
             os.close(slave)
 
-    calls = asyncio.run(main())
-    assert 1 <= calls <= 2.0 * 5, calls
+    calls, elapsed = asyncio.run(main())
+    assert elapsed >= 2.0 and 1 <= calls <= elapsed * 5, (calls, elapsed)
 
 
 def test_write_expires_while_the_link_is_down_and_is_never_sent() -> None:

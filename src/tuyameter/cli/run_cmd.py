@@ -10,10 +10,11 @@ from pathlib import Path
 from tuyameter.cli.common import CliError, load_profile_arg, run_async
 from tuyameter.cli.options import json_option, last_baud, link_options, profile_options
 from tuyameter.config import GatewayConfig, load_config
+from tuyameter.config.model import MqttSection
 from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
 from tuyameter.gateway.console import ConsoleOutput
 from tuyameter.mqtt.output import MqttOutput
-from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
+from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError
 from tuyameter.pipeline.events import Output
 from tuyameter.store import default_db_path, open_store
 from tuyameter.store.base import StoreError
@@ -74,15 +75,17 @@ def _mqtt_options(p: argparse.ArgumentParser) -> None:
 def mqtt_from_args(args: argparse.Namespace) -> MqttSettings | None:
     if not args.mqtt:
         return None
+    # The same mapping as the config file's mqtt section (its checks are parse_mqtt_url's).
+    section = MqttSection.model_construct(
+        url=args.mqtt,
+        ca=args.mqtt_ca,
+        insecure=args.mqtt_insecure,
+        client_id=args.mqtt_client_id,
+        topic_prefix=args.mqtt_prefix,
+        discovery_prefix=args.discovery_prefix,
+    )
     try:
-        return parse_mqtt_url(
-            args.mqtt,
-            ca_file=args.mqtt_ca,
-            tls_insecure=args.mqtt_insecure,
-            client_id=args.mqtt_client_id,
-            topic_prefix=args.mqtt_prefix,
-            discovery_prefix=args.discovery_prefix,
-        )
+        return section.settings()
     except MqttSettingsError as e:
         raise CliError(str(e)) from None
 

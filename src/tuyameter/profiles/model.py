@@ -57,6 +57,12 @@ DPTypeName = Annotated[DPType, BeforeValidator(_dp_type), PlainSerializer(lambda
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
+    def to_data(self) -> dict[str, Any]:
+        """YAML-ready data (defaults left out); validating it again gives the same model."""
+        out = _plain(self.model_dump(exclude_defaults=True))
+        assert isinstance(out, dict)
+        return out
+
 
 class TuyaMcuBinding(_Model):
     """Where a quantity lives on the TuyaMCU link: DP id, DP type, raw × scale = value."""
@@ -106,12 +112,6 @@ class Quantity(_Model):
         if self.reverse_option is not None and self.reverse_option not in self.options.values():
             raise LocatedError(("reverse_option",), f"reverse_option {self.reverse_option!r} is not an option")
         return self
-
-    def to_data(self) -> dict[str, Any]:
-        """YAML-ready data of this quantity (defaults left out)."""
-        out = _plain(self.model_dump(exclude_defaults=True))
-        assert isinstance(out, dict)
-        return out
 
     # -- classes of quantity (found by class, not by name) ----------------------
 
@@ -315,12 +315,6 @@ class Profile(_Model):
         return [q.name for q in self.quantities if q.is_power] + [
             c.name for c in self.computed if c.device_class == "power"
         ]
-
-    def to_data(self) -> dict[str, Any]:
-        """YAML-ready data of this profile (defaults left out); loading it gives the same profile."""
-        out = _plain(self.model_dump(exclude_defaults=True))
-        assert isinstance(out, dict)
-        return out
 
 
 def _plain(v: Any) -> Any:
