@@ -44,12 +44,33 @@ def test_power_cut_reset_keeps_the_total_rising() -> None:
     s.counter(20.0, BIG)
     assert s.base_wh == pytest.approx(50_026.0)
     s.counter(25_000.0, BIG)
-    # a drop to a non-zero value cannot be a glitch: a reset at once
-    assert s.counter(40.0, BIG) is CounterEvent.RESET
-    assert s.base_wh == pytest.approx(50_026.0 + 24_980.0 + 40.0)
-    # after an MCU restart even a zero is a reset, not a glitch
+    # a drop to a non-zero value waits for confirmation too (it may be a corrupt reading);
+    # a second low reading confirms it, and everything since zero counts
+    assert s.counter(40.0, BIG) is CounterEvent.SUSPECT_DROP
+    assert s.counter(50.0, BIG) is CounterEvent.RESET
+    assert s.base_wh == pytest.approx(50_026.0 + 24_980.0 + 50.0)
+    # after an MCU restart even a zero is a reset at once, not a glitch
     assert s.counter(0.0, BIG, restarted=True) is CounterEvent.RESET
-    assert s.base_wh == pytest.approx(50_026.0 + 24_980.0 + 40.0)
+    assert s.base_wh == pytest.approx(50_026.0 + 24_980.0 + 50.0)
+
+
+def test_restart_that_climbed_back_to_the_old_level_is_a_reset() -> None:
+    """The demo restarted three times on one db: each new meter counted 0 → 10 Wh again."""
+    s = CounterStream()
+    s.counter(10.0, BIG)
+    assert s.counter(0.0, BIG) is CounterEvent.SUSPECT_DROP
+    s.integrate(9.0)  # the power that flowed while the counter climbed back
+    assert s.counter(10.0, BIG) is CounterEvent.RESET
+    assert s.base_wh == s.total_wh == pytest.approx(20.0)
+
+
+def test_single_spike_is_not_a_power_cut() -> None:
+    s = CounterStream()
+    s.counter(1000.0, BIG)
+    assert s.counter(901_000.0, max_step_wh=50.0) is CounterEvent.IMPLAUSIBLE_JUMP
+    # the next real reading is an ordinary step from where the counter really was
+    assert s.counter(1010.0, max_step_wh=50.0) is CounterEvent.STEP
+    assert s.total_wh == 1010.0 and s.pending_drop is None
 
 
 def test_lone_zero_is_ignored() -> None:
@@ -65,7 +86,10 @@ def test_implausible_jump_is_not_counted() -> None:
     s.counter(1000.0, max_step_wh=BIG)
     assert s.counter(900_000.0, max_step_wh=50.0) is CounterEvent.IMPLAUSIBLE_JUMP
     assert s.total_wh == 1000.0
-    assert s.counter(900_010.0, max_step_wh=50.0) is CounterEvent.STEP
+    # it stays there: followed from the new level, the jump itself never counted
+    assert s.counter(900_010.0, max_step_wh=50.0) is CounterEvent.REBASED
+    assert s.total_wh == 1000.0
+    assert s.counter(900_020.0, max_step_wh=50.0) is CounterEvent.STEP
     assert s.total_wh == 1010.0
 
 

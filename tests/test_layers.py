@@ -21,9 +21,9 @@ ALLOWED: dict[str, set[str]] = {
     "emulator": {"tuyamcu", "transport", "profiles"},
     "sources": {"pipeline", "profiles", "transport", "tuyamcu", "emulator", "util"},
     "gateway": {"pipeline", "sources", "meter", "energy", "store", "profiles", "util"},
-    "mqtt": {"pipeline", "profiles", "tuyamcu"},
+    "mqtt": {"pipeline", "profiles", "tuyamcu", "util"},
     "config": {"gateway", "mqtt", "util", "profiles"},
-    "interop": {"profiles", "tuyamcu"},
+    "interop": {"profiles", "tuyamcu", "util"},
     "flash": {"interop", "profiles", "tuyamcu", "util"},
     "tools": {"profiles", "transport", "tuyamcu"},
 }

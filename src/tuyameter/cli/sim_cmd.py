@@ -55,6 +55,8 @@ def _truth(emu: Pj1103aEmulator, state: MeterState) -> dict[str, object]:
         "energy_forward_total": tr.total_fwd / 1000, "energy_reverse_total": tr.total_rev / 1000,
     }  # fmt: skip
     vals["power_cycles"] = emu.power_cycles
+    if emu.hostile_sent:
+        vals["hostile_sent"] = dict(emu.hostile_sent)
     return vals
 
 

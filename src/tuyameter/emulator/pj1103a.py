@@ -14,6 +14,7 @@ import math
 import random
 from dataclasses import dataclass, replace
 
+from tuyameter.emulator.hostile import injection
 from tuyameter.emulator.physics import ChannelSample, Grid, HouseLoad, SolarInverter
 from tuyameter.emulator.quirks import Quirks
 from tuyameter.tuyamcu import messages as m
@@ -72,6 +73,8 @@ class Pj1103aEmulator:
         self.house = HouseLoad(random.Random(seed + 1))
         self.solar = SolarInverter(random.Random(seed + 2))
         self.grid = Grid(random.Random(seed + 3))
+        self.hostile_rng = random.Random(seed + 4)
+        self.hostile_sent: dict[str, int] = {}
         self.coeff: dict[int, int] = dict.fromkeys(CAL_DPS, 1000)
         self.report_rate = report_rate
         self.counters = Counters(initial_wh, 0.0, 0.0, initial_wh, initial_wh, initial_wh)
@@ -257,6 +260,11 @@ class Pj1103aEmulator:
                 rec = _value_record(dp, vals[dp])
                 truth.append(rec)
                 self._report([rec])
+        if self.quirks.hostile and self.hostile_rng.random() < self.quirks.hostile:
+            real = Frame(Command.DP_REPORT, encode_records([_value_record(106, meas[106])]), self.version)
+            kind, data = injection(self.hostile_rng, self.version, meas, real.encode())
+            self.hostile_sent[kind] = self.hostile_sent.get(kind, 0) + 1
+            self._out += data
         for dp in (106, 107, 108, 109, 130, 131):
             rec = _value_record(dp, meas[dp])
             truth.append(rec)

@@ -12,6 +12,8 @@ QUIRKS: dict[str, tuple[float, str]] = {
     "lone-zero": (0.05, "probability per channel and cycle of one zero power/current reading"),
     "noise": (0.02, "probability per frame of garbage bytes or a bad checksum"),
     "reboot": (600.0, "mean simulated seconds between MCU restarts"),
+    "hostile": (0.2, "probability per report cycle of one hostile injection (absurd values, counter "
+                "spikes, wrong DP types, nested JSON, cut frames, garbage, unknown DPs)"),
 }  # fmt: skip
 
 
@@ -22,6 +24,7 @@ class Quirks:
     lone_zero: float = 0.0
     noise: float = 0.0
     reboot: float | None = None
+    hostile: float = 0.0
 
     @property
     def names(self) -> list[str]:
@@ -36,6 +39,8 @@ class Quirks:
             out.append("noise")
         if self.reboot is not None:
             out.append("reboot")
+        if self.hostile:
+            out.append("hostile")
         return out
 
 
@@ -52,7 +57,7 @@ def parse_quirks(items: list[str]) -> Quirks:
             v = float(param) if param else default
         except ValueError:
             raise ValueError(f"quirk {name}: {param!r} is not a number") from None
-        if v < 0 or (name in ("lone-zero", "noise") and v > 1):
+        if v < 0 or (name in ("lone-zero", "noise", "hostile") and v > 1):
             raise ValueError(f"quirk {name}: {v} is out of range")
         if name in ("counter-reset", "reboot") and v <= 0:
             raise ValueError(f"quirk {name}: the interval must be positive")
@@ -63,4 +68,5 @@ def parse_quirks(items: list[str]) -> Quirks:
         lone_zero=values.get("lone-zero", 0.0),
         noise=values.get("noise", 0.0),
         reboot=values.get("reboot"),
+        hostile=values.get("hostile", 0.0),
     )

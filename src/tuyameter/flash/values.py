@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tuyameter.util import safejson
+
 _PRINTABLE = re.compile(rb"[\x20-\x7e\t\r\n]*")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 
@@ -30,7 +32,7 @@ def parse_value(raw: bytes) -> Parsed:
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
-            return Parsed("json", json.loads(stripped))
+            return Parsed("json", safejson.loads(stripped))
         except ValueError:
             pass
         try:

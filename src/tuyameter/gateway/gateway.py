@@ -218,9 +218,12 @@ class Gateway:
                 "lone_zeros_suppressed": ms.lone_zeros_suppressed,
                 "late_direction_missing": ms.late_direction_missing,
                 "held_released": ms.held_released,
+                "implausible_readings": ms.implausible,
                 "counter_resets": counts.get("reset", 0),
                 "counter_glitches": counts.get("lone_zero", 0),
                 "implausible_jumps": counts.get("implausible_jump", 0),
+                "counters_rebased": counts.get("rebased", 0),
+                "clock_jumps": counts.get("clock_jump", 0),
             }
         d |= {"meter_restarts": m.restarts, "meter_errors": m.errors, "last_error": m.last_error}
         if self.writer is not None:

@@ -34,7 +34,7 @@ class MeterPipeline:
     ) -> None:
         self.id, self.profile, self.options, self.zone = meter_id, profile, options, zone
         self.accountant = Accountant.from_dict(profile, saved_state) if saved_state else Accountant(profile)
-        self.meter = MeterState(profile, options)
+        self.meter = MeterState(profile, options, meter_id=meter_id)
         self.keeps_history = keeps_history
         self.periods = PeriodTotals([d.name for d in profile.dps if d.counter], zone)
         self._power_names = profile.power_names()
@@ -51,7 +51,8 @@ class MeterPipeline:
 
     def restart_model(self) -> None:
         """A new source session: the meter model starts afresh, the energy accounting goes on."""
-        self.meter = MeterState(self.profile, self.options)
+        self.meter = MeterState(self.profile, self.options, meter_id=self.id)
+        self.accountant.new_session()
 
     def on_batch(self, batch: Batch, wall: float) -> tuple[MeterUpdate, Record]:
         changed = self.meter.apply(batch.readings)
@@ -66,7 +67,7 @@ class MeterPipeline:
     def _update(self, changed: set[str], t: float, wall: float, restarted: bool) -> tuple[MeterUpdate, Record]:
         values = self.meter.snapshot()
         private = {k: v for k, v in self.meter.values.items() if k not in values}
-        for e in self.accountant.update(t, self.meter.values, restarted):
+        for e in self.accountant.update(t, self.meter.values, restarted, self.meter.fresh):
             log.warning("%s: %s %s (meter counter %.2f kWh, total kept at %.3f kWh)",
                         self.id, e.name, e.event.value, e.counter_kwh, e.total_kwh)  # fmt: skip
         # The energy names carry the accountant's monotonic totals; the meter's own

@@ -8,9 +8,10 @@ is kept in :attr:`Autoexec.unknown` with its line number — never silently drop
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass, field
+
+from tuyameter.util import safejson
 
 #: OpenBeken channel types that carry a scaling, spelled as OpenBeken spells them →
 #: (scale, unit, Home Assistant device class, state class). For one unit and scale, the
@@ -109,7 +110,7 @@ HINT = "// tuyameter-"
 def _hint(out: Autoexec, no: int, text: str) -> None:
     kind, _, body = text.partition(" ")
     try:
-        data = json.loads(body)
+        data = safejson.loads(body)
     except ValueError:
         out.errors.append((no, "unreadable tuyameter hint (ignored)"))
         return

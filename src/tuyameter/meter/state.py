@@ -10,16 +10,21 @@ Source-agnostic: a source's binding has already turned its device's words into
 - ``late_direction`` channels hold their values until the following direction
   DP, which is the one that belongs to them (a known firmware bug).
 - ``suppress_lone_zeros`` drops a single zero between non-zero readings.
+- A reading the profile calls implausible (outside the quantity's ``range``, an enum
+  code outside its ``options``, not finite) is dropped and counted before any of this:
+  it is never published, signed, summed or integrated.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tuyameter.profiles.model import DPSpec, Profile, Value
 
 Reading = tuple[str, Value]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class MeterStats:
     lone_zeros_suppressed: int = 0
     late_direction_missing: int = 0
     held_released: int = 0  # held late-direction values released without their direction (link loss)
+    implausible: int = 0  # readings dropped as outside their quantity's range or options
+    implausible_by_name: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -45,9 +52,12 @@ class MeterState:
     #: the last value as reported, before signing (magnitudes of signed power)
     reported: dict[str, Value] = field(default_factory=dict)
     values: dict[str, Value] = field(default_factory=dict)
+    meter_id: str = ""  # for the log
 
     def __post_init__(self) -> None:
         self._by_name = self.profile.by_name()
+        #: names stored by the last apply()/flush_held(), changed or not (what was read just now)
+        self.fresh: set[str] = set()
         self._held: dict[str, list[Reading]] = {}
         self._pending_zero: set[str] = set()
         self._signed = [d for d in self.profile.dps if d.signed_by]
@@ -57,6 +67,7 @@ class MeterState:
     def apply(self, readings: Iterable[Reading]) -> set[str]:
         """Apply readings in arrival order; return the names whose value changed."""
         before = dict(self.values)
+        self.fresh = set()
         for r in readings:
             self.stats.readings += 1
             self._route(r)
@@ -70,6 +81,7 @@ class MeterState:
     def flush_held(self) -> set[str]:
         """Release values held for a late direction (at link loss: their direction will not come)."""
         before = dict(self.values)
+        self.fresh = set()
         for ch in list(self._held):
             self.stats.held_released += len(self._held[ch])
             self._release(ch)
@@ -94,6 +106,12 @@ class MeterState:
         if spec is None:
             self.stats.unknown += 1
             self.reported[name] = self.values[name] = value
+            return
+        if not spec.plausible(value):
+            self.stats.implausible += 1
+            n = self.stats.implausible_by_name[name] = self.stats.implausible_by_name.get(name, 0) + 1
+            if n & (n - 1) == 0:  # 1st, 2nd, 4th, 8th …: a flood does not flood the log
+                log.warning("%s: implausible %s %r dropped (%d so far)", self.meter_id, name, value, n)
             return
         ch = spec.channel
         if ch is not None and ch in self.options.late_direction:
@@ -129,6 +147,7 @@ class MeterState:
 
     def _store(self, spec: DPSpec, value: Value) -> None:
         self.reported[spec.name] = self.values[spec.name] = value
+        self.fresh.add(spec.name)
 
     def _derive(self) -> None:
         for spec in self._signed:

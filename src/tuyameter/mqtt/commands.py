@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
 from tuyameter.mqtt.discovery import PRESS, entity_kind
 from tuyameter.mqtt.settings import MqttSettings
 from tuyameter.profiles.model import Profile, Value
+from tuyameter.util import safejson
 
 MAX_PAYLOAD = 64
 
@@ -56,7 +56,7 @@ def parse_command(settings: MqttSettings, topic: str, payload: bytes, profiles: 
     if spec.options and text in spec.options.values():
         return Command(meter, name, text)
     try:
-        value = json.loads(text)
+        value = safejson.loads(text)
     except ValueError:
         raise CommandError(f"{meter}/{name}: {text!r} is not a number") from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):

@@ -85,7 +85,8 @@ class Quantity(_Model):
     unit: str | None = None
     label: str | None = None
     access: Literal["ro", "rw", "wo"] = "ro"
-    #: what the device accepts (writes) or can report, in the quantity's unit
+    #: in the quantity's unit: for a setting what the device accepts, for a measurement
+    #: what it can plausibly read (readings outside are dropped and counted)
     range: tuple[float, float] | None = None
     step: int = Field(1, ge=1)  # in raw units of the binding
     options: dict[int, str] = Field(default_factory=dict)  # enum: raw code → text
@@ -198,6 +199,18 @@ class Quantity(_Model):
         if rr is None:
             return "what the device can take"
         return f"{self.to_value(rr[0])}..{self.to_value(rr[1])}{unit}"
+
+    def plausible(self, value: Value) -> bool:
+        """Whether a reading can be real: a number within ``range``, an enum text among ``options``."""
+        if isinstance(value, bool):
+            return True
+        if self.options:
+            return isinstance(value, str) and value in self.options.values()
+        if isinstance(value, int | float):
+            if not math.isfinite(value):
+                return False
+            return self.range is None or self.range[0] <= value <= self.range[1]
+        return True
 
     def check_raw(self, raw: int) -> None:
         rr = self.raw_range

@@ -9,13 +9,13 @@ also selects the version-0 meaning of commands 0x05 and 0x08.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from enum import Enum
 
 from tuyameter.tuyamcu.constants import Command, ExtendedSub, WifiState, command_name
 from tuyameter.tuyamcu.dp import DPRecord, decode_records, encode_records
 from tuyameter.tuyamcu.frame import Frame
+from tuyameter.util import safejson
 
 
 class Direction(Enum):
@@ -51,6 +51,8 @@ class ProductInfoQuery(Message):
 class ProductInfo(Message):
     text: str
     info: dict[str, object] = field(default_factory=dict)
+    #: why ``text`` gave no info (not JSON, not an object, over the size or depth limit)
+    malformed: str | None = None
 
     @property
     def product_id(self) -> str | None:
@@ -58,7 +60,8 @@ class ProductInfo(Message):
         return str(p) if p is not None else None
 
     def describe(self) -> str:
-        return f"product info {self.text}"
+        text = self.text if len(self.text) <= 200 else f"{self.text[:200]}… ({len(self.text)} characters)"
+        return f"product info {text}" + (f" (malformed: {self.malformed})" if self.malformed else "")
 
 
 @dataclass(frozen=True)
@@ -280,14 +283,13 @@ def _parse_from_mcu(c: int, p: bytes, version: int) -> Message:
         return Heartbeat(p[0]) if len(p) == 1 else Malformed(c, p, "needs 1 byte")
     if c == Command.PRODUCT_INFO:
         text = p.decode("utf-8", errors="replace")
-        info: dict[str, object] = {}
         try:
-            obj = json.loads(text)
-            if isinstance(obj, dict):
-                info = obj
-        except ValueError:
-            pass
-        return ProductInfo(text, info)
+            obj = safejson.loads(text)
+        except ValueError as e:
+            return ProductInfo(text, {}, str(e))
+        if not isinstance(obj, dict):
+            return ProductInfo(text, {}, f"JSON {type(obj).__name__}, not an object")
+        return ProductInfo(text, obj)
     if c == Command.WORKING_MODE:
         return WorkingMode(p)
     if c == Command.WIFI_STATE:

@@ -278,7 +278,8 @@ class Session:
         self._current = None
         self._next_heartbeat = float("inf")
         self._next_wifi = float("inf")
-        self.mcu_initialised = False
+        # mcu_initialised stays: an MCU that answers its first heartbeat (0) after we had talked
+        # to it has restarted, whether or not the link went down on the way (it does while it boots).
         if was_up:
             self.stats.link_downs += 1
             self._emit(LinkDown(now, reason))
@@ -375,6 +376,8 @@ class Session:
                 self._finish_current(now)
         elif isinstance(msg, m.ProductInfo):
             self.product_info, self.product_id = msg.text, msg.product_id
+            if msg.malformed:
+                self.stats.malformed += 1
             if kind == "hs-product":
                 self._finish_current(now, Phase.MODE)
         elif isinstance(msg, m.WorkingMode):
