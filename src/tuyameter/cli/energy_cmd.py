@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tuyameter.cli.common import CliError, emit_json
+from tuyameter.cli.options import MINUTES
 from tuyameter.energy.periods import PERIOD_SUFFIXES, local_zone, summarize, window_start
 from tuyameter.energy.report import PERIODS, aggregate, aggregate_days, offset_segments, query_step
 from tuyameter.store import Store, default_db_path, is_postgres, open_store
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     w = sub.add_parser("power", help="power min/avg/max per minute from the store")
     w.add_argument("--db", help=f"SQLite file or postgresql:// URL (default {default_db_path()})")
     w.add_argument("--meter", help="one meter (default: all)")
-    w.add_argument("--minutes", type=int, default=60, help="the last N minutes (default 60)")
+    w.add_argument("--minutes", type=MINUTES, default=60, help="the last N minutes (default 60)")
     w.add_argument("--name", default="power_total", help="power_a, power_b or power_total (default)")
     w.add_argument("--tz", help="time zone for the times shown (default: this machine's)")
     w.add_argument("--json", action="store_true")

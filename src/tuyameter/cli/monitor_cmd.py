@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 
 from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_async
-from tuyameter.cli.options import json_option, last_baud, link_options, profile_options
+from tuyameter.cli.options import SECONDS, json_option, last_baud, link_options, profile_options
 from tuyameter.profiles.model import Profile
 from tuyameter.tools.describe import describe, frame_json
 from tuyameter.transport.links import Link, LinkError, open_link
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "or with --passive only listen and decode what arrives.",
     )
     p.add_argument("--passive", action="store_true", help="only listen; never send")
-    p.add_argument("--duration", type=float, help="stop after S seconds")
+    p.add_argument("--duration", type=SECONDS, help="stop after S seconds")
     p.set_defaults(func=cmd_monitor)
 
 

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 import argparse
 
+from tuyameter.util import limits
+from tuyameter.util.limits import arg_type
+
+# argparse types for the numbers a person types (argparse names the option in its message)
+SECONDS = arg_type(limits.Seconds, "seconds")
+CLOCK_RATE = arg_type(limits.ClockRate, "clock rate")
+DAYS = arg_type(limits.Days, "days")
+BAUD = arg_type(limits.Baud, "baud rate")
+INTERVAL = arg_type(limits.Interval, "interval")
+METER_COUNT = arg_type(limits.MeterCount, "count")
+REPORT_RATE = arg_type(limits.ReportRate, "report rate")
+MINUTES = arg_type(limits.Minutes, "minutes")
+
 
 def link_options(url_required: bool = True) -> argparse.ArgumentParser:
     """URL of the meter's link and its line speed: run, monitor, set, probe."""
@@ -15,7 +28,7 @@ def link_options(url_required: bool = True) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--baud",
-        type=int,
+        type=BAUD,
         action="append",
         metavar="N",
         help="line speed (default: the profile's; probe tries each one given, else 9600 then 115200)",

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from tuyameter.cli.common import emit_json, load_all_profiles, progress
-from tuyameter.cli.options import json_option, link_options, profile_options
+from tuyameter.cli.options import SECONDS, json_option, link_options, profile_options
 from tuyameter.tools.probe import BAUDS, ProbeResult, probe
 
 
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Try 9600 then 115200 baud, handshake, list product info, protocol version and every DP, "
         "and say which profile fits.",
     )
-    p.add_argument("--listen", type=float, default=2.0, help="seconds to collect DPs after the handshake")
+    p.add_argument("--listen", type=SECONDS, default=2.0, help="seconds to collect DPs after the handshake")
     p.set_defaults(func=cmd_probe)
 
 

@@ -8,7 +8,17 @@ import sys
 from pathlib import Path
 
 from tuyameter.cli.common import CliError, load_profile_arg, run_async
-from tuyameter.cli.options import json_option, last_baud, link_options, profile_options
+from tuyameter.cli.options import (
+    CLOCK_RATE,
+    DAYS,
+    INTERVAL,
+    METER_COUNT,
+    SECONDS,
+    json_option,
+    last_baud,
+    link_options,
+    profile_options,
+)
 from tuyameter.config import GatewayConfig, load_config
 from tuyameter.config.model import MqttSection
 from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
@@ -33,13 +43,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--late-direction", action="append", default=[], metavar="CH", help="channel with late direction DP")
     p.add_argument("--suppress-lone-zeros", action="store_true")
     p.add_argument("--wifi-state", type=int, choices=range(6), help="Wi-Fi state to announce (default: profile's, 4)")
-    p.add_argument("--duration", type=float, help="stop after S seconds (default: until Ctrl-C)")
+    p.add_argument("--duration", type=SECONDS, help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument(
         "--db", help=f"SQLite file or postgresql:// URL for energy and history (default {default_db_path()})"
     )
     p.add_argument("--no-store", action="store_true", help="keep nothing on disk (totals restart from the meter's)")
-    p.add_argument("--keep-days", type=float, help="days of raw readings to keep (default 90; aggregates: forever)")
-    p.add_argument("--time-scale", type=float, help="the meter's clock runs this much faster (an emulator's --speed)")
+    p.add_argument(
+        "--keep-days",
+        type=DAYS,
+        help="days of raw readings to keep (default 90; aggregates: forever)",
+    )
+    p.add_argument(
+        "--time-scale",
+        type=CLOCK_RATE,
+        help="the meter's clock runs this much faster (an emulator's --speed)",
+    )
     _output_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -49,12 +67,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Run the gateway against emulated PJ-1103A meters with time accelerated, so that the solar "
         "channel B flips between import and export within seconds.",
     )
-    d.add_argument("--meters", type=int, default=2, help="how many emulated meters (default 2)")
-    d.add_argument("--duration", type=float, help="stop after S seconds (default: until Ctrl-C)")
-    d.add_argument("--speed", type=float, default=30.0, help="time acceleration (default 30)")
+    d.add_argument("--meters", type=METER_COUNT, default=2, help="how many emulated meters (default 2)")
+    d.add_argument("--duration", type=SECONDS, help="stop after S seconds (default: until Ctrl-C)")
+    d.add_argument("--speed", type=CLOCK_RATE, default=30.0, help="time acceleration (default 30)")
     d.add_argument("--quirk", action="append", default=[], metavar="NAME[=N]", help="emulator quirk for all meters")
     d.add_argument("--db", default=":memory:", help="SQLite file to keep the demo's history in (default: memory)")
-    d.add_argument("--keep-days", type=float, help=argparse.SUPPRESS)
+    d.add_argument("--keep-days", type=DAYS, help=argparse.SUPPRESS)
     d.add_argument("--json", action="store_true", help="one JSON line per update on stdout")
     _output_options(d, default_every=1.0)
     d.set_defaults(func=cmd_demo)
@@ -93,7 +111,13 @@ def mqtt_from_args(args: argparse.Namespace) -> MqttSettings | None:
 def _output_options(p: argparse.ArgumentParser, default_every: float = 0.0) -> None:
     _mqtt_options(p)
     p.add_argument("--all", action="store_true", help="include private values (calibration, report rate)")
-    p.add_argument("--every", type=float, default=default_every, metavar="S", help="at most one line per meter per S s")
+    p.add_argument(
+        "--every",
+        type=INTERVAL,
+        default=default_every,
+        metavar="S",
+        help="at most one line per meter per S s",
+    )
 
 
 async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tuyameter.cli.common import CliError, DeviceError, emit_json, load_profile_arg, run_async
-from tuyameter.cli.options import json_option, last_baud, link_options, profile_options
+from tuyameter.cli.options import SECONDS, json_option, last_baud, link_options, profile_options
 from tuyameter.pipeline.writes import WriteRefused, validate_write
 from tuyameter.profiles.model import Value
 from tuyameter.sources import SourceOptions, open_source
@@ -21,7 +21,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("name", help="e.g. report_rate, calibration_voltage, reset_coefficients_a")
     p.add_argument("value")
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the link and the answer")
+    p.add_argument(
+        "--timeout",
+        type=SECONDS,
+        default=15.0,
+        help="seconds to wait for the link and the answer",
+    )
     p.set_defaults(func=cmd_set)
 
 

@@ -8,6 +8,7 @@ import json
 import signal
 
 from tuyameter.cli.common import CliError, run_async
+from tuyameter.cli.options import BAUD, CLOCK_RATE, REPORT_RATE
 from tuyameter.emulator.factory import EMULATORS, EmulatorSpec, build_emulator
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
 from tuyameter.emulator.quirks import QUIRKS
@@ -31,11 +32,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")
     where.add_argument("--tcp", metavar="HOST:PORT", help="serve on TCP, like a ser2net bridge (port 0: any free)")
     p.add_argument("--link", metavar="PATH", help="with --pty: also make a stable symlink to the pty at PATH")
-    p.add_argument("--baud", type=int, default=9600, help="the MCU's baud rate (default 9600)")
-    p.add_argument("--report-rate", type=int, default=10, metavar="S", help="DP 129, seconds between reports")
+    p.add_argument("--baud", type=BAUD, default=9600, help="the MCU's baud rate (default 9600)")
+    p.add_argument(
+        "--report-rate",
+        type=REPORT_RATE,
+        default=10,
+        metavar="S",
+        help="DP 129, seconds between reports",
+    )
     p.add_argument("--quirk", action="append", default=[], metavar="NAME[=N]", help="enable a quirk (repeatable)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--speed", type=float, default=1.0, help="time acceleration for demos (simulated s per s)")
+    p.add_argument(
+        "--speed",
+        type=CLOCK_RATE,
+        default=1.0,
+        help="time acceleration for demos (simulated s per s)",
+    )
     p.add_argument("--start", metavar="HH:MM", help="simulated local time of day to start at (default: now)")
     p.add_argument("--protocol-version", type=int, default=3, choices=(0, 3))
     p.add_argument("--no-pace", action="store_true", help="do not pace output at the line's byte rate")
@@ -72,8 +84,8 @@ async def _serve(args: argparse.Namespace) -> int:
     server: PtyServer | TcpServer
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
-        if not host or not port.isdigit():
-            raise CliError(f"--tcp needs HOST:PORT, got {args.tcp!r}")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise CliError(f"--tcp needs HOST:PORT with a port of 0..65535, got {args.tcp!r}")
         server = TcpServer(emu, host.strip("[]"), int(port), args.baud, pace=not args.no_pace)
         try:
             await server.start()

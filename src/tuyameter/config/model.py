@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from tuyameter.gateway.meter_config import MeterConfig
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
+from tuyameter.util.limits import Baud, ClockRate, Days
 from tuyameter.util.validation import Loc, LocatedError, validate_yaml
 from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file
 
@@ -38,12 +39,12 @@ class MeterSection(_Section):
     id: StrictStr
     url: StrictStr
     profile: StrictStr = "pj1103a"
-    baud: StrictInt | None = Field(None, gt=0)
+    baud: Baud | None = None
     late_direction: list[StrictStr] = Field(default_factory=list)
     suppress_lone_zeros: StrictBool = False
     wifi_state: StrictInt | None = None
     heartbeat_interval: float = 10.0
-    time_scale: float | None = Field(None, gt=0, description="the meter's clock rate (an emulator's --speed)")
+    time_scale: ClockRate | None = Field(None, description="the meter's clock rate (an emulator's --speed)")
 
     @field_validator("id")
     @classmethod
@@ -109,7 +110,7 @@ class MqttSection(_Section):
 
 class StoreSection(_Section):
     db: StrictStr | None = None
-    keep_days: float | None = Field(None, gt=0)
+    keep_days: Days | None = None
 
 
 class ConfigFile(_Section):

@@ -40,8 +40,10 @@ def build_emulator(spec: EmulatorSpec) -> Pj1103aEmulator:
         raise ValueError(f"unknown emulator {spec.name!r}; available: {', '.join(EMULATORS)}")
     if not 3 <= spec.report_rate <= 60:
         raise ValueError("report rate must be 3..60 s, as on the device")
-    if spec.speed <= 0:
-        raise ValueError("speed must be positive")
+    if not 0 < spec.speed <= 100_000:  # also NaN
+        raise ValueError(f"speed {spec.speed} is not in (0, 100000]")
+    if not 50 <= spec.baud <= 4_000_000:
+        raise ValueError(f"baud {spec.baud} is not in 50..4000000")
     return Pj1103aEmulator(
         seed=spec.seed,
         report_rate=spec.report_rate,
