@@ -232,3 +232,32 @@ def test_a_write_to_a_meter_that_is_not_ready_fails_at_once_and_never_lands() ->
             assert u is not None and u.private.get("report_rate") == 10  # the refused write never arrived
 
     asyncio.run(main())
+
+
+def test_a_flood_of_writes_is_bounded_and_the_meter_ends_as_the_last_applied_write() -> None:
+    """2,000 writes at once: a few are carried out, the rest are answered 'busy' at once; none
+    raises, and the meter's setting is the value of the last write that was reported applied."""
+
+    async def main() -> None:
+        out = Collect()
+        async with Gateway([MeterConfig("m", FAST.format(4))], {"m": PROFILE}, outputs=[out]) as gw:
+            assert await gw.wait_ready("m", 15)
+            applied: list[int] = []
+
+            async def one(v: int) -> bool:
+                res = await gw.write("m", "report_rate", v, timeout=3)
+                if res.ok:
+                    applied.append(v)
+                return res.ok
+
+            values = [3 + i % 58 for i in range(2000)]
+            oks = await asyncio.gather(*(one(v) for v in values))
+            d = gw.diagnostics("m")
+            assert 1 <= sum(oks) <= 2 * 8 and d["writes_busy"] >= 2000 - 2 * 8 and d["writes_pending"] == 0
+            last = applied[-1]
+            await wait_for(lambda: (u := gw.latest("m")) is not None and u.private.get("report_rate") == last, 10,
+                           f"the meter reporting report_rate {last}")  # fmt: skip
+            res = await gw.write("m", "report_rate", 7, timeout=5)  # and the meter still takes writes
+            assert res.ok and res.echoed.get("report_rate") == 7
+
+    asyncio.run(main())

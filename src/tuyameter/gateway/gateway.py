@@ -41,6 +41,9 @@ from tuyameter.util.backoff import Backoff
 log = logging.getLogger(__name__)
 
 SUBSCRIBER_QUEUE = 1000
+#: writes one meter may have waiting; more are answered "busy" at once (a flood of commands
+#: must not queue minutes of writes, each of which the caller has long given up on)
+MAX_PENDING_WRITES = 8
 RETENTION_EVERY = 3600.0
 
 
@@ -76,6 +79,8 @@ class _Meter:
     errors: int = 0
     last_error: str | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    pending_writes: int = 0
+    writes_busy: int = 0
 
 
 class Gateway:
@@ -202,7 +207,14 @@ class Gateway:
         validate_write(m.profile, name, value)
         if m.source is None:
             return WriteOutcome(name, value, False, "the meter is not ready (its source is not running)")
-        return await m.source.write(name, value, timeout)
+        if m.pending_writes >= MAX_PENDING_WRITES:
+            m.writes_busy += 1
+            return WriteOutcome(name, value, False, f"busy: {m.pending_writes} writes to {meter} are waiting")
+        m.pending_writes += 1
+        try:
+            return await m.source.write(name, value, timeout)
+        finally:
+            m.pending_writes -= 1
 
     def diagnostics(self, meter: str) -> dict[str, object]:
         m = self._meters[meter]
@@ -225,7 +237,8 @@ class Gateway:
                 "counters_rebased": counts.get("rebased", 0),
                 "clock_jumps": counts.get("clock_jump", 0),
             }
-        d |= {"meter_restarts": m.restarts, "meter_errors": m.errors, "last_error": m.last_error}
+        d |= {"meter_restarts": m.restarts, "meter_errors": m.errors, "last_error": m.last_error,
+              "writes_pending": m.pending_writes, "writes_busy": m.writes_busy}  # fmt: skip
         if self.writer is not None:
             s = self.writer.stats
             d |= {"store_errors": s.store_errors, "store_dropped": s.store_dropped, "store_queued": self.writer.queued}

@@ -27,6 +27,8 @@ from tuyameter.pipeline.writes import WriteOutcome, WriteRefused
 from tuyameter.profiles.model import Profile, Value
 
 log = logging.getLogger(__name__)
+#: commands being carried out at once, over all meters; more are dropped (and counted)
+MAX_IN_FLIGHT = 64
 
 
 class Api(Protocol):
@@ -49,6 +51,7 @@ class MqttStats:
     commands_ok: int = 0
     commands_refused: int = 0
     commands_malformed: int = 0
+    commands_dropped: int = 0  # more commands in flight than MAX_IN_FLIGHT
 
 
 @dataclass
@@ -240,6 +243,12 @@ class MqttOutput:
         except CommandError as e:
             self.stats.commands_malformed += 1
             log.warning("MQTT command ignored: %s", e)
+            return
+        if len(self._tasks) >= MAX_IN_FLIGHT:
+            self.stats.commands_dropped += 1
+            if self.stats.commands_dropped & (self.stats.commands_dropped - 1) == 0:  # 1, 2, 4, 8 …
+                log.warning("MQTT command %s/%s dropped: %d commands in flight (%d dropped so far)",
+                            cmd.meter, cmd.name, len(self._tasks), self.stats.commands_dropped)  # fmt: skip
             return
         task = asyncio.ensure_future(self._execute(cmd))
         self._tasks.add(task)
