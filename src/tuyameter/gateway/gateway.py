@@ -130,7 +130,7 @@ class Gateway:
 
     async def __aenter__(self) -> Gateway:
         if self._open_store is not None:
-            self.writer = StoreWriter(self._open_store)
+            self.writer = StoreWriter(self._open_store, claim=list(self._meters))
             await self.writer.start()  # StoreError: the caller says so and stops
         self._tasks = asyncio.TaskGroup()
         await self._tasks.__aenter__()

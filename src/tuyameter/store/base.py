@@ -66,6 +66,10 @@ class Store(Protocol):
         self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
     ) -> list[tuple[str, str, int, float]]: ...
 
+    def claim(self, meters: Sequence[str]) -> None:
+        """Take the lease of these meter ids (store/lease.py); LeaseError if another gateway has one."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from tuyameter.store.base import Record, energy_deltas
+from tuyameter.store.lease import holder_text, refused
 from tuyameter.store.queries import SqlQueries
 
 MIGRATIONS: list[str] = [
@@ -52,6 +53,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (meter, name, minute)
     );
     """,
+    # 3: who writes which meter (store/lease.py)
+    """
+    CREATE TABLE lease (
+        meter TEXT PRIMARY KEY,
+        holder TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -86,6 +94,21 @@ class PostgresStore(SqlQueries):
         if self.db.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone():
             self.db.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
             self.db.execute("SELECT create_hypertable('reading', 'ts', migrate_data => true)")
+
+    def claim(self, meters: Sequence[str]) -> None:
+        """Take the lease of each meter id (an advisory lock held by this connection), or LeaseError."""
+        holder = holder_text()
+        for meter in meters:
+            got = self.db.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended('tuyameter meter ' || %s, 0))", (meter,)
+            ).fetchone()
+            if not (got and got[0]):
+                row = self.db.execute("SELECT holder FROM lease WHERE meter = %s", (meter,)).fetchone()
+                raise refused(meter, row[0] if row else None, "this PostgreSQL database")
+            self.db.execute(
+                "INSERT INTO lease (meter, holder) VALUES (%s, %s) ON CONFLICT (meter) DO UPDATE SET holder = %s",
+                (meter, holder, holder),
+            )
 
     @property
     def schema_version(self) -> int:

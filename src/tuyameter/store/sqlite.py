@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tuyameter.store.base import Record, energy_deltas
+from tuyameter.store.lease import holder_text, refused, try_lock_byte
 from tuyameter.store.queries import SqlQueries
 
 MIGRATIONS: list[str] = [
@@ -54,6 +55,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (meter, name, minute)
     ) WITHOUT ROWID;
     """,
+    # 3: who writes which meter (store/lease.py)
+    """
+    CREATE TABLE lease (
+        meter TEXT PRIMARY KEY,
+        slot INTEGER NOT NULL UNIQUE,  -- byte offset locked in <db>.lock
+        holder TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -72,6 +81,31 @@ class SqliteStore(SqlQueries):
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self._migrate()
+        self._lock_fd: int | None = None
+
+    def claim(self, meters: Sequence[str]) -> None:
+        """Take the lease of each meter id, or LeaseError naming who holds one."""
+        if str(self.path) == ":memory:" or not meters:
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        holder = holder_text()
+        for meter in meters:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO lease (meter, slot, holder) "
+                    "VALUES (?, (SELECT COALESCE(MAX(slot), -1) + 1 FROM lease), '')",
+                    (meter,),
+                )
+                slot, held_by = self.db.execute("SELECT slot, holder FROM lease WHERE meter = ?", (meter,)).fetchone()
+                if not try_lock_byte(self._lock_fd, int(slot)):
+                    raise refused(meter, held_by, str(self.path))
+                self.db.execute("UPDATE lease SET holder = ? WHERE meter = ?", (holder, meter))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
     def _migrate(self) -> None:
         (version,) = self.db.execute("PRAGMA user_version").fetchone()
@@ -152,3 +186,6 @@ class SqliteStore(SqlQueries):
 
     def close(self) -> None:
         self.db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # the leases go with it
+            self._lock_fd = None

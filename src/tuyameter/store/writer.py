@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -60,8 +60,10 @@ class StoreWriter:
         max_queue: int = MAX_QUEUE,
         max_batch: int = MAX_BATCH,
         backoff: Backoff | None = None,
+        claim: Sequence[str] = (),
     ) -> None:
         self._open = open_store
+        self._claim = tuple(claim)
         self._max_batch = max_batch
         self._jobs: queue.Queue[object] = queue.Queue()
         self._records: queue.Queue[Record] = queue.Queue(max_queue)
@@ -115,12 +117,22 @@ class StoreWriter:
     # -- the writer thread ----------------------------------------------------
 
     def _open_checked(self) -> Store:
+        """Open the store and take the leases of the meters written (again after every reopen)."""
         try:
-            return self._open()
+            store = self._open()
         except StoreError:
             raise
         except Exception as e:
             raise StoreError(str(e).strip() or type(e).__name__) from e
+        try:
+            store.claim(self._claim)
+        except BaseException as e:
+            with contextlib.suppress(Exception):
+                store.close()
+            if isinstance(e, StoreError) or not isinstance(e, Exception):
+                raise
+            raise StoreError(str(e).strip() or type(e).__name__) from e
+        return store
 
     def _close_store(self) -> None:
         if self._store is not None:
