@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Coroutine
@@ -82,8 +83,18 @@ def run_async(coro: Coroutine[Any, Any, int], duration: float | None = None) -> 
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename: never a half-written file."""
+    """Write via a temporary file in the same directory and rename: never a half-written file.
+
+    Only a regular file (or a new one) is written: a device node, a directory, a FIFO or a
+    symlink as the output is refused (OSError), so that it is never replaced by a file.
+    """
     p = Path(path)
+    with contextlib.suppress(FileNotFoundError):
+        st = os.lstat(p)
+        if stat.S_ISLNK(st.st_mode):
+            raise OSError(f"{p} is a symbolic link; give the real file")
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{p} is not a regular file (a device, directory or pipe); refusing to replace it")
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent or ".")
     try:
         with os.fdopen(fd, "wb") as f:

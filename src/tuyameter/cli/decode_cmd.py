@@ -6,13 +6,14 @@ import argparse
 import re
 import sys
 
-from tuyameter.cli.common import emit_json, load_profile_arg
+from tuyameter.cli.common import CliError, emit_json, load_profile_arg
 from tuyameter.profiles.model import Profile
 from tuyameter.tools.describe import describe, frame_json
 from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage
 
-_TOKEN = re.compile(r"^(?:0x)?([0-9A-Fa-f]{2}(?:[:\-,]?[0-9A-Fa-f]{2})*),?$")
+_HEXISH = re.compile(r"(?:0x)?([0-9A-Fa-f:,\-]+?),?")
+_SEP = re.compile(r"[:\-,]")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,12 +33,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def hex_bytes(line: str) -> bytes:
-    """The hex tokens of a line, joined; other words are skipped."""
+    """The hex tokens of a line, joined; other words are skipped. A token is hex digits in pairs,
+    optionally separated by ``:``, ``-`` or ``,``. One that starts like a frame (55 AA) but does not
+    pair up is an error (CliError), not silently skipped."""
     out = bytearray()
     for tok in line.split():
-        mt = _TOKEN.match(tok)
-        if mt:
-            out += bytes.fromhex(re.sub(r"[:\-,]", "", mt.group(1)))
+        mt = _HEXISH.fullmatch(tok)
+        if not mt:
+            continue
+        parts = _SEP.split(mt.group(1))
+        if all(p and len(p) % 2 == 0 for p in parts):
+            out += bytes.fromhex("".join(parts))
+        elif "".join(parts)[:4].lower() == "55aa":
+            shown = tok if len(tok) <= 40 else f"{tok[:40]}…"
+            raise CliError(f"{shown!r} looks like a frame but its hex digits do not pair up (an odd number?)")
     return bytes(out)
 
 
@@ -53,7 +62,8 @@ def decode_line(line: str, profile: Profile | None, direction: m.Direction | Non
             if as_json:
                 emit_json({"garbage": item.data.hex(), "reason": item.reason})
             else:
-                print(f"  ?? {item.data.hex(' ')} ({item.reason})")
+                shown = item.data[:48].hex(" ") + (f" … ({len(item.data)} bytes)" if len(item.data) > 48 else "")
+                print(f"  ?? {shown} ({item.reason})")
             continue
         frames += 1
         d = direction or m.guess_direction(item)

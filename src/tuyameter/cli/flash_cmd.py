@@ -37,11 +37,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rc.set_defaults(func=cmd_restore)
 
 
+#: the largest file taken as a dump (the meters' modules have 2 MB of flash; some chips 4–16 MB)
+MAX_DUMP = 16 * 1024 * 1024
+
+
 def _read(path: str) -> bytes:
+    """The file, read only up to MAX_DUMP + 1 bytes: /dev/zero or a video is an error, not a hang."""
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_DUMP + 1)
     except OSError as e:
         raise CliError(f"cannot read {path}: {e}") from None
+    if len(data) > MAX_DUMP:
+        raise CliError(f"{path} is larger than {MAX_DUMP // 2**20} MiB: not a flash dump of a supported module")
+    return data
 
 
 def _load(path: str) -> tuple[bytes, Store]:

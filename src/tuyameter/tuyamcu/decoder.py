@@ -10,6 +10,7 @@ rest again, so a good frame that follows garbage is never lost.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from tuyameter.tuyamcu.constants import HEADER, MIN_FRAME
@@ -73,8 +74,7 @@ class FrameDecoder:
     def flush(self) -> list[Frame | Garbage]:
         """Give up everything pending (end of stream), recovering any frame inside it."""
         out: list[Frame | Garbage] = []
-        while self._buf:
-            self._expire(out)
+        self._scan(out, final=True)
         return out
 
     # -- internals -------------------------------------------------------
@@ -88,43 +88,88 @@ class FrameDecoder:
         self.stats.resyncs += 1
         out.append(Garbage(chunk, reason))
 
-    def _expire(self, out: list[Frame | Garbage]) -> None:
-        """The candidate at the buffer start went quiet: skip past its header, rescan."""
-        if not self._buf:
-            return
-        if self._buf.startswith(HEADER) and len(self._buf) >= 2:
-            self.stats.partial_timeouts += 1
-            self._skip(1, "partial frame timed out", out)
-        else:
-            self._skip(len(self._buf), "trailing bytes without frame", out)
-        self._scan(out)
+    def _scan(self, out: list[Frame | Garbage], final: bool = False) -> None:
+        """Take every frame the buffer holds, in linear time however hostile the bytes are.
 
-    def _scan(self, out: list[Frame | Garbage]) -> None:
+        The buffer is walked with an index and cut once at the end; a checksum over a long
+        candidate comes from prefix sums (computed once per scan, only when needed), so a run
+        of headers that announce long payloads costs O(1) per header, not O(length); a run of
+        skipped bytes comes out as one Garbage that says why, and how often. ``final``: no more
+        bytes will come, so a candidate still incomplete is abandoned (one byte past its header)."""
         buf = self._buf
-        while buf:
-            start = buf.find(HEADER)
+        n, pos = len(buf), 0
+        sums: bytearray | None = None  # sums[i] = sum(buf[:i]) mod 256
+        run: list[int] = []  # [start, end] of skipped bytes not yet output
+        reasons: dict[str, int] = {}  # why, and how often, within that run
+
+        def skip(a: int, b: int, reason: str) -> None:
+            self.stats.garbage_bytes += b - a
+            self.stats.resyncs += 1
+            if not run or run[1] != a:
+                emit()
+                run[:] = [a, a]
+            run[1] = b
+            reasons[reason] = reasons.get(reason, 0) + 1
+
+        def emit() -> None:
+            if run:
+                if len(reasons) == 1 and sum(reasons.values()) == 1:
+                    why = next(iter(reasons))
+                else:
+                    why = "; ".join(f"{r} ×{k}" if k > 1 else r for r, k in reasons.items())
+                out.append(Garbage(bytes(buf[run[0] : run[1]]), why))
+                run.clear()
+                reasons.clear()
+
+        while pos < n:
+            start = buf.find(HEADER, pos)
             if start < 0:
                 # Keep a trailing 0x55: it may be the first half of a header.
-                keep = 1 if buf[-1] == HEADER[0] else 0
-                self._skip(len(buf) - keep, "no frame header", out)
-                return
-            if start:
-                self._skip(start, "bytes before frame header", out)
-            if len(buf) < 6:
-                return
-            length = (buf[4] << 8) | buf[5]
+                end = n - 1 if buf[n - 1] == HEADER[0] and not final else n
+                if end > pos:
+                    skip(pos, end, "no frame header" if end < n or not final else "trailing bytes without frame")
+                pos = end
+                break
+            if start > pos:
+                skip(pos, start, "bytes before frame header")
+                pos = start
+            if n - pos < 6:
+                if not final:
+                    break
+                self.stats.partial_timeouts += 1
+                skip(pos, pos + 1, "partial frame timed out")
+                pos += 1
+                continue
+            length = (buf[pos + 4] << 8) | buf[pos + 5]
             if length > self.max_payload:
                 self.stats.oversize += 1
-                self._skip(1, f"length {length} exceeds {self.max_payload}", out)
+                skip(pos, pos + 1, f"length {length} exceeds {self.max_payload}")
+                pos += 1
                 continue
             total = length + MIN_FRAME
-            if len(buf) < total:
-                return
-            if checksum(buf[: total - 1]) != buf[total - 1]:
-                self.stats.checksum_errors += 1
-                self._skip(1, "checksum error", out)
+            if n - pos < total:
+                if not final:
+                    break
+                self.stats.partial_timeouts += 1
+                skip(pos, pos + 1, "partial frame timed out")
+                pos += 1
                 continue
-            frame = Frame(command=buf[3], payload=bytes(buf[6 : total - 1]), version=buf[2])
-            del buf[:total]
+            end = pos + total - 1
+            if total <= 64:
+                ck = checksum(buf[pos:end])
+            else:
+                if sums is None:
+                    sums = bytearray(1)
+                    sums += bytes(x & 0xFF for x in itertools.accumulate(buf))
+                ck = (sums[end] - sums[pos]) & 0xFF
+            if ck != buf[end]:
+                self.stats.checksum_errors += 1
+                skip(pos, pos + 1, "checksum error")
+                pos += 1
+                continue
+            emit()
+            out.append(Frame(command=buf[pos + 3], payload=bytes(buf[pos + 6 : end]), version=buf[pos + 2]))
             self.stats.frames += 1
-            out.append(frame)
+            pos += total
+        emit()
+        del buf[:pos]
