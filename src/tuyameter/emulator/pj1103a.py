@@ -260,13 +260,16 @@ class Pj1103aEmulator:
                 rec = _value_record(dp, vals[dp])
                 truth.append(rec)
                 self._report([rec])
+        replaced = None
         if self.quirks.hostile and self.hostile_rng.random() < self.quirks.hostile:
             real = Frame(Command.DP_REPORT, encode_records([_value_record(106, meas[106])]), self.version)
-            kind, data = injection(self.hostile_rng, self.version, meas, real.encode())
+            kind, data, replaced = injection(self.hostile_rng, self.version, meas, real.encode())
             self.hostile_sent[kind] = self.hostile_sent.get(kind, 0) + 1
             self._out += data
         for dp in (106, 107, 108, 109, 130, 131):
             rec = _value_record(dp, meas[dp])
+            if dp == replaced:
+                continue  # a spike in its place this cycle
             truth.append(rec)
             self._report([rec])
         self.last_truth = truth

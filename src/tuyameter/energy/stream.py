@@ -14,8 +14,8 @@ energy (Wh); the stream keeps a total that
   back (a power cut while the gateway was away), and the climb is new energy;
 - ignores (and reports) a step larger than the power could have produced, without
   moving its idea of the counter: the next real reading is an ordinary step, not a
-  drop. A counter that stays at the new level is followed from there (rebased), and
-  the jump is never counted as energy.
+  drop. A counter whose next reading goes on from the new level (a plausible step from
+  it) is followed from there (rebased), and the jump is never counted as energy.
 """
 
 from __future__ import annotations
@@ -121,10 +121,11 @@ class CounterStream:
             return CounterEvent.STEP
         if step > max_step_wh + self.resolution_wh:
             jumped, self.pending_jump = self.pending_jump, counter_wh
-            if jumped is None or counter_wh < jumped - self.resolution_wh:
+            if jumped is None or not jumped - _EPS <= counter_wh <= jumped + max_step_wh + self.resolution_wh:
                 self._refresh()
                 return CounterEvent.IMPLAUSIBLE_JUMP  # the counter stays where it was
-            # Twice at (or past) the new level: the counter really is there now.
+            # Two readings that agree with each other at the new level (not two random spikes):
+            # the counter really is there now.
             self.pending_jump = None
             self.last_counter = counter_wh
             self.integrated_wh = 0.0
