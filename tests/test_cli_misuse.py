@@ -27,6 +27,12 @@ MISUSES = [
     (["set", "sim://pj1103a", "report_rate", "5", "--timeout", "0"], "--timeout"),
     (["monitor", "sim://pj1103a", "--baud", "x"], "--baud"),
     (["energy", "--minutes", "-1"], "--minutes"),
+    (["run", "sim://pj1103a", "--id", "a/+/#"], "--id"),  # an MQTT wildcard in topics
+    (["run", "socket://127.0.0.1:notaport"], "port must be a number"),  # was 'offline' for ever
+    (["run", "sim://pj1103a?quirk=nosuch"], "unknown quirk"),
+    (["demo", "--quirk", "nosuch"], "unknown quirk"),
+    (["run", "sim://pj1103a", "--mqtt", "mqtts://127.0.0.1:1", "--mqtt-ca", "/nonexistent/ca.pem"], "CA file"),
+    (["run", "sim://pj1103a", "--mqtt", "mqtt://127.0.0.1:1?refresh=nan"], "refresh"),
 ]
 
 

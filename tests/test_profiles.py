@@ -80,6 +80,12 @@ BAD = [
     ("name: x\ndps: [\n", 3, "YAML error"),
     ("name: x\ndps:\n  - {dp: 1, name: a, type: value, signed_by: nope}\n", 3, "signed_by"),
     ("name: x\nname: y\ndps: []\n", 2, "duplicate key"),
+    ("name: x\ndps:\n  - {dp: 1, name: a, type: value, scale: .nan}\n", 3, "finite"),
+    ("name: x\ndps:\n  - {dp: 1, name: a, type: value, scale: .inf}\n", 3, "finite"),
+    ("name: x\ndps:\n  - {dp: 1, name: a, type: value, scale: 1.0e+300}\n", 3, "less than or equal"),
+    ("name: x\ndps:\n  - {dp: 1, name: a, type: value, range: [0, .inf]}\n", 3, "finite"),
+    ("name: x\ntuyamcu: {baud: 0}\nquantities: []\n", 2, "greater than or equal to 50"),
+    ("name: x\ntuyamcu:\n  wifi_state: 9\nquantities: []\n", 3, "less than or equal to 5"),
 ]
 
 

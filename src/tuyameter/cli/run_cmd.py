@@ -13,6 +13,7 @@ from tuyameter.cli.options import (
     DAYS,
     INTERVAL,
     METER_COUNT,
+    METER_ID,
     SECONDS,
     json_option,
     last_baud,
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Run the gateway for one meter (URL) or a config file.",
     )
     p.add_argument("-c", "--config", help="gateway configuration file (YAML)")
-    p.add_argument("--id", default="meter", help="meter id for a URL (default 'meter')")
+    p.add_argument("--id", type=METER_ID, default="meter", help="meter id for a URL (default 'meter')")
     p.add_argument("--late-direction", action="append", default=[], metavar="CH", help="channel with late direction DP")
     p.add_argument("--suppress-lone-zeros", action="store_true")
     p.add_argument("--wifi-state", type=int, choices=range(6), help="Wi-Fi state to announce (default: profile's, 4)")

@@ -62,4 +62,11 @@ async def open_sim_link(lu: LinkUrl) -> SimLink:
     return SimLink(emulator, f"sim://{lu.target}")
 
 
-register_link_kind("sim", open_sim_link)
+def check_sim_url(lu: LinkUrl) -> None:
+    try:
+        build_emulator(spec_from_params(lu.target, lu.params))
+    except ValueError as e:
+        raise LinkError(f"sim://{lu.target}: {e}") from e
+
+
+register_link_kind("sim", open_sim_link, check_sim_url)

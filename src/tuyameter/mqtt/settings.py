@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import socket
+import ssl
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -72,14 +74,24 @@ def parse_mqtt_url(
     try:
         refresh = float(query.get("refresh", 60))
     except ValueError:
-        raise MqttSettingsError(f"{url!r}: refresh must be a number of seconds") from None
+        refresh = math.nan
+    if not 0 < refresh <= 86400:
+        raise MqttSettingsError(f"{url!r}: refresh must be a number of seconds (1..86400)")
+    ca = ca_file or query.get("ca")
+    if ca is not None:
+        try:
+            ssl.create_default_context(cafile=ca)  # read it now: a missing or bad file is an error at start
+        except (OSError, ssl.SSLError, ValueError) as e:
+            raise MqttSettingsError(
+                f"CA file {ca}: {e.strerror if isinstance(e, OSError) and e.strerror else e}"
+            ) from None
     return MqttSettings(
         host=parts.hostname,
         port=port,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         tls=parts.scheme == "mqtts",
-        ca_file=ca_file or query.get("ca"),
+        ca_file=ca,
         tls_insecure=tls_insecure or query.get("insecure", "0") in ("1", "true", "yes"),
         client_id=client_id or query.get("client_id") or f"tuyameter-{socket.gethostname()}-{prefix.replace('/', '-')}",
         topic_prefix=prefix,

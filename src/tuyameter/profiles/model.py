@@ -29,6 +29,7 @@ from pydantic import (
 
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPValue
+from tuyameter.util.limits import Baud
 from tuyameter.util.validation import LocatedError
 
 Number = int | float
@@ -69,7 +70,7 @@ class TuyaMcuBinding(_Model):
 
     dp: StrictInt
     type: DPTypeName
-    scale: float = Field(1.0, gt=0, allow_inf_nan=False)
+    scale: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
 
     @field_validator("dp")
     @classmethod
@@ -238,7 +239,7 @@ class Computed(_Model):
 
 
 class TuyaMcuSettings(_Model):
-    baud: int = Field(9600, gt=0)
+    baud: Baud = 9600
     wifi_state: int = Field(4, ge=0, le=5)
 
 

@@ -137,8 +137,35 @@ LinkOpener = Callable[[LinkUrl], Awaitable[Link]]
 _OPENERS: dict[str, LinkOpener] = {}
 
 
-def register_link_kind(kind: str, opener: LinkOpener) -> None:
+_CHECKS: dict[str, Callable[[LinkUrl], None]] = {}
+
+
+def register_link_kind(kind: str, opener: LinkOpener, check: Callable[[LinkUrl], None] | None = None) -> None:
+    """``check`` validates a URL of this kind without opening it (raises LinkError)."""
     _OPENERS[kind] = opener
+    if check is not None:
+        _CHECKS[kind] = check
+
+
+def check_link_url(lu: LinkUrl) -> None:
+    """What can be known wrong about a link URL before opening it (LinkError): at start, not as a
+    meter that stays offline for ever."""
+    if lu.baud is not None and not 50 <= lu.baud <= 4_000_000:
+        raise LinkError(f"baud {lu.baud} is not in 50..4000000")
+    if lu.kind != "serial":
+        if lu.kind not in _OPENERS:
+            raise LinkError(f"{lu.kind}://{lu.target}: no such link kind here (known: {', '.join(_OPENERS)})")
+        if (check := _CHECKS.get(lu.kind)) is not None:
+            check(lu)
+        return
+    if lu.target.startswith(("socket://", "rfc2217://")):
+        parts = urlsplit(lu.target)
+        try:
+            port = parts.port
+        except ValueError:
+            raise LinkError(f"{lu.target}: the port must be a number 0..65535") from None
+        if not parts.hostname or port is None:
+            raise LinkError(f"{lu.target}: needs HOST:PORT")
 
 
 async def open_link(url: str | LinkUrl, baud: int = 9600) -> Link:

@@ -19,6 +19,8 @@ ClockRate = Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)]
 Days = Annotated[float, Field(gt=0, le=100 * 366, allow_inf_nan=False)]
 Baud = Annotated[int, Field(ge=50, le=4_000_000)]
 Port = Annotated[int, Field(ge=0, le=65535)]
+#: a meter id: part of MQTT topics and store keys, so no wildcards, slashes or spaces
+MeterId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MeterCount = Annotated[int, Field(ge=1, le=10_000)]
 ReportRate = Annotated[int, Field(ge=3, le=60)]  # DP 129 on a PJ-1103A
 Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 1440)]

@@ -21,7 +21,7 @@ from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
 from tuyameter.sources.tuyamcu.binding import DPBinding
-from tuyameter.transport.links import LinkError, open_link, parse_link_url
+from tuyameter.transport.links import LinkError, check_link_url, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
 from tuyameter.tuyamcu.session import Session, SessionConfig
@@ -46,6 +46,7 @@ class TuyaMcuSource:
         self.options = opts = options or SourceOptions()
         try:
             self.link_url = parse_link_url(url)
+            check_link_url(self.link_url)
         except LinkError as e:
             raise ValueError(str(e)) from None
         self.description = url
