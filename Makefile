@@ -13,7 +13,7 @@ HA_PYTHON  ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python python3.1
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$p"; break; }; done)
 HA_STAMP   := .venv-ha/.installed-$(HA_VERSION)
 
-.PHONY: demo test lint bench clean ha-venv
+.PHONY: demo test lint bench fuzz clean ha-venv
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tuyameter needs Python >= 3.11"'
@@ -44,6 +44,10 @@ ha-venv:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(ARGS)
+
+# The long fuzz run (about 15 minutes; ARGS="--scale 0.1" for a tenth): figures for docs/reliability.md
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-ha build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -136,3 +136,32 @@ def test_mqtt_urls() -> None:
     for bad in ("http://h", "mqtt://", "mqtt://h:x", "mqtt://h?colour=red", "mqtt://h?prefix=a+b"):
         with pytest.raises(MqttSettingsError):
             parse_mqtt_url(bad)
+
+
+@pytest.mark.parametrize("payload", [b"1e308", b"-1e308", b"inf", b"-Infinity", b"NaN", b"1e400", b"9" * 60, b"0x10"])
+def test_absurd_numbers_on_every_number_command_are_refused(payload: bytes) -> None:
+    from tuyameter.pipeline.writes import WriteRefused, validate_write
+
+    for q in P.quantities:
+        if not q.writable or q.options or q.resets:
+            continue
+        try:
+            cmd = parse_command(S, f"tuyameter/house/set/{q.name}", payload, PROFILES)
+        except CommandError:
+            continue  # not a number at all
+        with pytest.raises(WriteRefused):  # a number, but never one the meter can take
+            validate_write(P, cmd.name, cmd.value)
+
+
+@given(
+    st.sampled_from([q.name for q in P.quantities if q.writable]), st.floats() | st.integers() | st.text(max_size=12)
+)
+def test_any_command_value_is_taken_or_refused_never_raises_otherwise(name: str, value: object) -> None:
+    from tuyameter.pipeline.writes import WriteRefused, validate_write
+
+    payload = str(value).encode()
+    try:
+        cmd = parse_command(S, f"tuyameter/house/set/{name}", payload, PROFILES)
+        validate_write(P, cmd.name, cmd.value)
+    except (CommandError, WriteRefused):
+        pass
