@@ -28,6 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the store builder the tests use (kvencode, test_flash_kv)
 
+from test_autoexec_import import FIXTURE  # noqa: E402  (the workplace's shared fixture)
 from tuyameter.config import parse_config  # noqa: E402
 from tuyameter.emulator.pj1103a import Pj1103aEmulator  # noqa: E402
 from tuyameter.emulator.quirks import Quirks  # noqa: E402
@@ -44,8 +45,6 @@ from tuyameter.tuyamcu import messages as m  # noqa: E402
 from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage  # noqa: E402
 from tuyameter.tuyamcu.session import Session  # noqa: E402
 from tuyameter.util.yamlfile import YamlFileError, load_yaml_text  # noqa: E402
-
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "pj1103a-autoexec.bat"
 
 
 class Target:
