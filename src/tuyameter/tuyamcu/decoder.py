@@ -133,20 +133,15 @@ class FrameDecoder:
             if start > pos:
                 skip(pos, start, "bytes before frame header")
                 pos = start
-            if n - pos < 6:
-                if not final:
-                    break
-                self.stats.partial_timeouts += 1
-                skip(pos, pos + 1, "partial frame timed out")
-                pos += 1
-                continue
-            length = (buf[pos + 4] << 8) | buf[pos + 5]
-            if length > self.max_payload:
-                self.stats.oversize += 1
-                skip(pos, pos + 1, f"length {length} exceeds {self.max_payload}")
-                pos += 1
-                continue
-            total = length + MIN_FRAME
+            total = 6  # until the length is in, the header is all there is to wait for
+            if n - pos >= 6:
+                length = (buf[pos + 4] << 8) | buf[pos + 5]
+                if length > self.max_payload:
+                    self.stats.oversize += 1
+                    skip(pos, pos + 1, f"length {length} exceeds {self.max_payload}")
+                    pos += 1
+                    continue
+                total = length + MIN_FRAME
             if n - pos < total:
                 if not final:
                     break
