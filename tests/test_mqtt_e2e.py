@@ -199,3 +199,26 @@ def test_mqtts_with_ca_and_password(tmp_path: Path) -> None:
         for p in (good, unverified, insecure, wrong_pw):
             p.stop()
         tls.stop()
+
+
+def test_a_flood_of_2000_commands_leaves_the_meter_consistent(broker: Broker, sub: Sub) -> None:
+    """2,000 report-rate and absurd-number commands as fast as the broker takes them: the gateway
+    stays up, refuses the absurd ones, drops what it cannot carry out in time, and the meter's
+    report rate ends as the state the gateway publishes."""
+    gw = Proc("demo", "--meters", "1", "--speed", "1", "--mqtt", broker.url)
+    try:
+        sub.wait(lambda: sub.on("tuyameter/demo1/state") and state(sub, "demo1").get("power_a"), what="a state")
+        for i in range(2000):
+            payload = ("1e308", "inf", "nan", "-1e308")[i % 4] if i % 5 == 0 else str(3 + i % 58)
+            sub.publish("tuyameter/demo1/set/report_rate", payload)
+        sub.publish("tuyameter/demo1/set/report_rate", "7")  # the last word
+        sub.wait(lambda: state(sub, "demo1")["report_rate"] == 7, timeout=60, what="report_rate 7 at last")
+        assert gw.p.poll() is None
+        t0 = time.monotonic()
+        sub.publish("tuyameter/demo1/set/report_rate", "9")  # and it still takes commands
+        sub.wait(lambda: state(sub, "demo1")["report_rate"] == 9, timeout=20, what="report_rate 9")
+        assert time.monotonic() - t0 < 20
+    finally:
+        gw.stop()
+    assert not any("Traceback" in line or "Task exception" in line for line in gw.err), gw.err[-5:]
+    assert any("refused" in line and ("inf" in line or "1e+308" in line or "outside" in line) for line in gw.err)

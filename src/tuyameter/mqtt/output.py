@@ -27,8 +27,6 @@ from tuyameter.pipeline.writes import WriteOutcome, WriteRefused
 from tuyameter.profiles.model import Profile, Value
 
 log = logging.getLogger(__name__)
-#: commands being carried out at once, over all meters; more are dropped (and counted)
-MAX_IN_FLIGHT = 64
 
 
 class Api(Protocol):
@@ -51,7 +49,7 @@ class MqttStats:
     commands_ok: int = 0
     commands_refused: int = 0
     commands_malformed: int = 0
-    commands_dropped: int = 0  # more commands in flight than MAX_IN_FLIGHT
+    commands_superseded: int = 0  # replaced by a newer command for the same setting before it was sent
 
 
 @dataclass
@@ -76,6 +74,8 @@ class MqttOutput:
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[tuple[str, str]] = set()  # (meter, name) being written
+        self._latest: dict[tuple[str, str], Command] = {}  # the newest command waiting for each
 
     # -- Output interface: never blocks ---------------------------------------
 
@@ -244,15 +244,29 @@ class MqttOutput:
             self.stats.commands_malformed += 1
             log.warning("MQTT command ignored: %s", e)
             return
-        if len(self._tasks) >= MAX_IN_FLIGHT:
-            self.stats.commands_dropped += 1
-            if self.stats.commands_dropped & (self.stats.commands_dropped - 1) == 0:  # 1, 2, 4, 8 …
-                log.warning("MQTT command %s/%s dropped: %d commands in flight (%d dropped so far)",
-                            cmd.meter, cmd.name, len(self._tasks), self.stats.commands_dropped)  # fmt: skip
+        key = (cmd.meter, cmd.name)
+        if key in self._running:
+            # One write per setting at a time; of the commands that come meanwhile only the last
+            # counts (a slider's final value), the others are superseded.
+            if self._latest.pop(key, None) is not None:
+                self.stats.commands_superseded += 1
+            self._latest[key] = cmd
             return
-        task = asyncio.ensure_future(self._execute(cmd))
+        self._running.add(key)
+        task = asyncio.ensure_future(self._execute_latest(key, cmd))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _execute_latest(self, key: tuple[str, str], cmd: Command) -> None:
+        try:
+            while True:
+                await self._execute(cmd)
+                nxt = self._latest.pop(key, None)
+                if nxt is None:
+                    return
+                cmd = nxt
+        finally:
+            self._running.discard(key)
 
     async def _execute(self, cmd: Command) -> None:
         m = self.meters[cmd.meter]
