@@ -21,7 +21,7 @@ from tuyameter.pipeline import MeterStatus, MeterUpdate
 from tuyameter.profiles import find_profile
 from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.tuyamcu.constants import DPType
-from tuyameter.tuyamcu.decoder import FrameDecoder
+from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage
 from tuyameter.tuyamcu.dp import DPRecord
 from tuyameter.tuyamcu.frame import Frame
 from tuyameter.tuyamcu.messages import mcu_report_frame
@@ -61,6 +61,27 @@ def bench_decoder(n: int) -> None:
                 f"{n:,} frames, 64-byte chunks, best of 3",
             )
         )
+
+
+def bench_hostile_decode(size: int) -> None:
+    """The worst input found for the decoder: a run of headers that each announce a long payload."""
+    import resource
+
+    data = b"\x55\xaa" * (size // 2)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    dec = FrameDecoder(max_payload=0xFFFF)  # as `tuyameter decode` runs it
+    out = dec.feed(data, 0.0) + dec.flush()
+    dt = time.perf_counter() - t0
+    grown = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert sum(len(g.data) for g in out if isinstance(g, Garbage)) == len(data)
+    ROWS.append(
+        (
+            f"decode {size / 2**20:.0f} MB of 55 AA headers (hostile)",
+            f"{dt:.2f} s, +{grown:.0f} MB peak",
+            f"{len(out):,} garbage runs; `tuyameter decode` took 101 s and 438 MB before issue 10",
+        )
+    )
 
 
 def bench_pipeline(n: int) -> None:
@@ -139,6 +160,7 @@ def main() -> int:
     args = ap.parse_args()
     n = 20_000 if args.quick else 200_000
     bench_decoder(n)
+    bench_hostile_decode(2**19 if args.quick else 2**21)
     bench_pipeline(n // 2)
     bench_latency(5 if args.quick else 20)
     from gateway import run as bench_gateway
