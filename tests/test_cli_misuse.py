@@ -33,6 +33,10 @@ MISUSES = [
     (["demo", "--quirk", "nosuch"], "unknown quirk"),
     (["run", "sim://pj1103a", "--mqtt", "mqtts://127.0.0.1:1", "--mqtt-ca", "/nonexistent/ca.pem"], "CA file"),
     (["run", "sim://pj1103a", "--mqtt", "mqtt://127.0.0.1:1?refresh=nan"], "refresh"),
+    (["flash", "restore-config", "--backup", "/dev/null", "--into", "/dev/null", "-o", "/tmp/never-written.bin",
+      "--range=0x2000:0x1000"], "END must come after START"),  # fmt: skip
+    (["flash", "restore-config", "--backup", "/dev/null", "--into", "/dev/null", "-o", "/tmp/never-written.bin",
+      "--range=0x1000:0x1000"], "END must come after START"),  # fmt: skip
 ]
 
 

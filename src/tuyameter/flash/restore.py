@@ -55,6 +55,8 @@ def parse_range(text: str) -> tuple[int, int]:
         a, b = (int(x, 0) for x in text.split(":"))
     except ValueError:
         raise RestoreError(f"--range wants START:END (e.g. 0x1D0000:0x200000), got {text!r}") from None
+    if a < 0 or b <= a:
+        raise RestoreError(f"--range {text}: END must come after START (an empty or reversed range copies nothing)")
     return a, b
 
 
