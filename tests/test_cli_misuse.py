@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from e2e import run_cli
 from tuyameter.cli.main import build_parser
 
+RESTORE = ["flash", "restore-config", "--backup", "/dev/null", "--into", "/dev/null", "-o", "/tmp/never-written.bin"]
 MISUSES = [
     (["demo", "--speed", "0"], "--speed"),  # ran forever doing nothing
     (["demo", "--speed", "nan"], "--speed"),
@@ -33,10 +34,8 @@ MISUSES = [
     (["demo", "--quirk", "nosuch"], "unknown quirk"),
     (["run", "sim://pj1103a", "--mqtt", "mqtts://127.0.0.1:1", "--mqtt-ca", "/nonexistent/ca.pem"], "CA file"),
     (["run", "sim://pj1103a", "--mqtt", "mqtt://127.0.0.1:1?refresh=nan"], "refresh"),
-    (["flash", "restore-config", "--backup", "/dev/null", "--into", "/dev/null", "-o", "/tmp/never-written.bin",
-      "--range=0x2000:0x1000"], "END must come after START"),  # fmt: skip
-    (["flash", "restore-config", "--backup", "/dev/null", "--into", "/dev/null", "-o", "/tmp/never-written.bin",
-      "--range=0x1000:0x1000"], "END must come after START"),  # fmt: skip
+    ([*RESTORE, "--range=0x2000:0x1000"], "END must come after START"),
+    ([*RESTORE, "--range=0x1000:0x1000"], "END must come after START"),
 ]
 
 
