@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 
 import pytest
 
@@ -37,10 +38,19 @@ def test_refused_by_the_profile_is_exit_2_with_a_json_error() -> None:
 
 
 def test_device_that_does_not_answer_is_exit_1() -> None:
-    r = run_cli("set", "sim://nosuchmeter", "report_rate", "5", "--timeout", "1", "--json")
+    with socket.socket() as silent:  # a TCP "MCU" that takes the connection and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"socket://127.0.0.1:{silent.getsockname()[1]}"
+        r = run_cli("set", url, "report_rate", "5", "--timeout", "2", "--json")
     assert r.returncode == 1, r.stderr
     err = json.loads(r.stdout)
-    assert err["kind"] == "device" and "unknown emulator" in err["error"]
+    assert err["kind"] == "device" and err["exit_code"] == 1
+
+
+def test_an_unknown_emulator_is_a_usage_error() -> None:
+    r = run_cli("set", "sim://nosuchmeter", "report_rate", "5", "--timeout", "1", "--json")
+    assert r.returncode == 2 and "unknown emulator" in json.loads(r.stdout)["error"]
 
 
 def test_usage_error_is_exit_2_and_json_when_asked() -> None:
