@@ -74,6 +74,36 @@ def test_mcu_restart_detected_and_handshake_redone() -> None:
     assert len(loop.of(ev.DPUpdate)) > n
 
 
+def test_mcu_restart_seen_although_the_link_went_down_while_it_booted() -> None:
+    cfg = SessionConfig(heartbeat_interval=1.0, heartbeat_timeout=0.3, missed_heartbeats_down=2)
+    loop = make_loop(config=cfg, trace=True)
+    loop.run_until(lambda: loop.session.link_up, timeout=5)
+    loop.connected = False  # the MCU loses power: silence long enough for the link to go down
+    loop.emu.power_cycle(loop.t)
+    loop.run_until(lambda: loop.of(ev.LinkDown), timeout=10)
+    loop.connected = True
+    loop.run_until(lambda: loop.of(ev.McuRestarted), timeout=10)  # its first answer (0) says so
+    assert loop.session.stats.mcu_restarts == 1
+
+
+def test_wifi_state_is_sent_again_at_once_after_missed_heartbeats() -> None:
+    """A rebooted MCU whose first heartbeat answer (0) is lost waits for the Wi-Fi state before it
+    reports: after unanswered heartbeats the session tells it again, not a minute later."""
+    cfg = SessionConfig(heartbeat_interval=1.0, heartbeat_timeout=0.3, missed_heartbeats_down=3, wifi_refresh=60)
+    loop = make_loop(config=cfg, trace=True)
+    loop.run_until(lambda: loop.session.link_up, timeout=5)
+    loop.run(5)
+    loop.connected = False
+    loop.run(1.5)  # one or two heartbeats unanswered, not yet three
+    assert not loop.of(ev.LinkDown)
+    loop.connected = True
+    t0 = loop.t
+    n = len(traffic(loop, Direction.TO_MCU))
+    loop.run(2)
+    wifi = [f for f in traffic(loop, Direction.TO_MCU)[n:] if f.command == Command.WIFI_STATE]
+    assert wifi and loop.t - t0 < 60
+
+
 def test_write_is_echoed_and_confirmed() -> None:
     loop = make_loop()
     loop.run_until(lambda: loop.session.link_up, timeout=5)

@@ -372,6 +372,10 @@ class Session:
             if kind == "hs-heartbeat":
                 self._finish_current(now, Phase.PRODUCT)
             elif kind == "heartbeat":
+                if self._missed and self.link_up:
+                    # Answers went missing: if the MCU rebooted and its first answer (0) was among
+                    # them, it now waits for the Wi-Fi state before it reports again. Tell it at once.
+                    self._next_wifi = now
                 self._missed = 0
                 self._finish_current(now)
         elif isinstance(msg, m.ProductInfo):
