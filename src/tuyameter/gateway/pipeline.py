@@ -68,8 +68,10 @@ class MeterPipeline:
         values = self.meter.snapshot()
         private = {k: v for k, v in self.meter.values.items() if k not in values}
         for e in self.accountant.update(t, self.meter.values, restarted, self.meter.fresh):
-            log.warning("%s: %s %s (meter counter %.2f kWh, total kept at %.3f kWh)",
-                        self.id, e.name, e.event.value, e.counter_kwh, e.total_kwh)  # fmt: skip
+            n = self.accountant.counts.get(e.event.name.lower(), 0)
+            if n & (n - 1) == 0:  # the 1st, 2nd, 4th, 8th … of each kind: a hostile meter cannot flood the log
+                log.warning("%s: %s %s (meter counter %.2f kWh, total kept at %.3f kWh; %d so far)",
+                            self.id, e.name, e.event.value, e.counter_kwh, e.total_kwh, n)  # fmt: skip
         # The energy names carry the accountant's monotonic totals; the meter's own
         # counters stay available as <name>_meter.
         for name, total in self.accountant.totals_kwh().items():
