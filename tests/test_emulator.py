@@ -58,7 +58,8 @@ def test_no_direction_dp_without_current() -> None:
 def test_no_reports_until_wifi_state_4_and_time_request_at_start() -> None:
     emu = make_loop().emu
     first = emu.data_to_send()
-    assert first == bytes.fromhex("55aa031c00001e")  # time request, as in the reference
+    # local-time request, as in the reference, then UTC as Tuya's MCU SDK asks it (0x0C)
+    assert first == bytes.fromhex("55aa031c00001e55aa030c00000e")
     for t in range(0, 100, 5):
         emu.tick(float(t))
     assert emu.cycles == 0 and emu.data_to_send() == b""

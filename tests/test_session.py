@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 from harness import FIXED_TIME, make_loop, traffic
 from tuyameter.tuyamcu import events as ev
 from tuyameter.tuyamcu.constants import Command, DPType
 from tuyameter.tuyamcu.dp import DPRecord
+from tuyameter.tuyamcu.frame import Frame
 from tuyameter.tuyamcu.messages import Direction
 from tuyameter.tuyamcu.session import Phase, SessionConfig
 
@@ -16,7 +18,7 @@ def test_handshake_order_and_link_up() -> None:
     loop = make_loop(trace=True)
     loop.run_until(lambda: loop.session.link_up, timeout=5)
     cmds = [f.command for f in traffic(loop, Direction.TO_MCU)]
-    hs = [c for c in cmds if c != Command.LOCAL_TIME]
+    hs = [c for c in cmds if c not in (Command.LOCAL_TIME, Command.GMT_TIME)]
     assert hs[:5] == [
         Command.HEARTBEAT,
         Command.PRODUCT_INFO,
@@ -39,6 +41,25 @@ def test_time_request_gets_local_time() -> None:
     loop.run(0.5)
     answers = [f for f in traffic(loop, Direction.TO_MCU) if f.command == Command.LOCAL_TIME]
     assert answers and answers[0].payload == bytes((1, 26, 11, 23, 14, 5, 9, FIXED_TIME.isoweekday()))
+
+
+def test_utc_time_request_is_answered_in_utc() -> None:
+    """Tuya's MCU SDK asks 0x0C (get_green_time) at start; unanswered, it timed out every time."""
+    loop = make_loop(trace=True)
+    loop.run_until(lambda: loop.session.link_up, timeout=5)
+    kinds = {(a.utc, a.valid) for a in loop.emu.time_answers}
+    assert kinds == {(False, True), (True, True)}
+    utc = next(a for a in loop.emu.time_answers if a.utc)
+    assert utc.time == FIXED_TIME.astimezone(dt.UTC).replace(tzinfo=None)  # the same instant, in UTC
+    gmt = next(f for f in traffic(loop, Direction.TO_MCU) if f.command == Command.GMT_TIME)
+    assert len(gmt.payload) == 8 and gmt.payload[0] == 1
+
+
+def test_unknown_mcu_command_is_counted_not_malformed() -> None:
+    loop = make_loop(trace=True)
+    loop.run_until(lambda: loop.session.link_up, timeout=5)
+    loop.session.receive_data(Frame(0x3F, b"\x01\x02", 3).encode(), loop.t)
+    assert loop.session.stats.unknown_commands == 1 and loop.session.stats.malformed == 0
 
 
 def test_heartbeats_in_operation_and_link_down_after_misses() -> None:

@@ -75,6 +75,7 @@ class Pj1103aEmulator:
         self.grid = Grid(random.Random(seed + 3))
         self.hostile_rng = random.Random(seed + 4)
         self.hostile_sent: dict[str, int] = {}
+        self.time_answers: list[m.TimeAnswer] = []  # what the module answered to 0x1C and 0x0C
         self.coeff: dict[int, int] = dict.fromkeys(CAL_DPS, 1000)
         self.report_rate = report_rate
         self.counters = Counters(initial_wh, 0.0, 0.0, initial_wh, initial_wh, initial_wh)
@@ -134,7 +135,7 @@ class Pj1103aEmulator:
                 return
             self._booting_until = None
             self.running = True
-            self._send(Frame(Command.LOCAL_TIME, b"", self.version))
+            self._ask_time()
         q = self.quirks
         if q.reboot is not None and self._chance(dt_sim, q.reboot):
             self.power_cycle(now)
@@ -175,7 +176,7 @@ class Pj1103aEmulator:
             c = self.counters
             c.fwd_a = c.rev_a = c.fwd_b = c.rev_b = 0.0
         if now is None:
-            self._send(Frame(Command.LOCAL_TIME, b"", self.version))
+            self._ask_time()
 
     def _chance(self, dt: float, mean: float) -> bool:
         return dt > 0 and self.rng.random() < 1 - math.exp(-dt / mean)
@@ -284,6 +285,11 @@ class Pj1103aEmulator:
         recs.append(DPRecord.make(103, DPType.BOOL, False))
         return recs
 
+    def _ask_time(self) -> None:
+        """At boot the MCU asks for local time (0x1C) and, as Tuya's MCU SDK does, UTC (0x0C)."""
+        self._send(Frame(Command.LOCAL_TIME, b"", self.version))
+        self._send(Frame(Command.GMT_TIME, b"", self.version))
+
     def _handle(self, frame: Frame, now: float) -> None:
         msg = m.parse(frame, m.Direction.TO_MCU)
         v = self.version
@@ -306,6 +312,8 @@ class Pj1103aEmulator:
         elif isinstance(msg, m.SetDP):
             for rec in msg.records:
                 self._write(rec, now)
+        elif isinstance(msg, m.TimeAnswer):
+            self.time_answers.append(msg)
 
     def _write(self, rec: DPRecord, now: float) -> None:
         value = rec.value

@@ -19,6 +19,7 @@ class Command(IntEnum):
     SET_DP = 0x06
     DP_REPORT = 0x07
     QUERY_STATE = 0x08
+    GMT_TIME = 0x0C  # MCU asks for UTC; the answer has the layout of 0x1C
     LOCAL_TIME = 0x1C
     DP_REPORT_ACKED = 0x22
     DP_REPORT_ACK = 0x23

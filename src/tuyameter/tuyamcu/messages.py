@@ -151,17 +151,21 @@ class QueryState(Message):
 
 @dataclass(frozen=True)
 class TimeRequest(Message):
+    utc: bool = False  # 0x0C (GMT/UTC) rather than 0x1C (local time)
+
     def describe(self) -> str:
-        return "MCU asks for local time"
+        return "MCU asks for UTC (GMT) time" if self.utc else "MCU asks for local time"
 
 
 @dataclass(frozen=True)
 class TimeAnswer(Message):
     valid: bool
     time: dt.datetime | None
+    utc: bool = False
 
     def describe(self) -> str:
-        return f"local time {self.time.isoformat() if self.time else '?'} valid={self.valid}"
+        kind = "UTC time" if self.utc else "local time"
+        return f"{kind} {self.time.isoformat() if self.time else '?'} valid={self.valid}"
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,8 @@ class Malformed(Message):
     reason: str
 
     def describe(self) -> str:
+        if self.reason == "unknown command":
+            return f"unknown command {command_name(self.command)}: {self.payload.hex() or '(empty)'}"
         return f"malformed {command_name(self.command)} ({self.reason}): {self.payload.hex()}"
 
 
@@ -261,10 +267,10 @@ def _parse_to_mcu(c: int, p: bytes) -> Message:
         return SetDP(tuple(res.records), res.error)
     if c == Command.QUERY_STATE:
         return QueryState()
-    if c == Command.LOCAL_TIME:
+    if c in (Command.LOCAL_TIME, Command.GMT_TIME):
         if len(p) != 8:
             return Malformed(c, p, "needs 8 bytes")
-        return TimeAnswer(bool(p[0]), _date(p[1:7]))
+        return TimeAnswer(bool(p[0]), _date(p[1:7]), utc=c == Command.GMT_TIME)
     if c == Command.DP_REPORT_ACK:
         return ReportAck(bool(p[0])) if p else Malformed(c, p, "needs 1 byte")
     if c == Command.RSSI:
@@ -307,8 +313,8 @@ def _parse_from_mcu(c: int, p: bytes, version: int) -> Message:
             time = _date(p[1:7]) if p[0] else None
             return _report(p[7:], c, needs_ack=True, time=time)
         return _report(p, c)
-    if c == Command.LOCAL_TIME:
-        return TimeRequest()
+    if c in (Command.LOCAL_TIME, Command.GMT_TIME):
+        return TimeRequest(utc=c == Command.GMT_TIME)
     if c == Command.DP_REPORT_ACKED:
         return _report(p, c, needs_ack=True)
     if c == Command.RSSI:
@@ -332,9 +338,10 @@ def guess_direction(frame: Frame) -> Direction:
     c, n = frame.command, len(frame.payload)
     if frame.version != 0:
         return Direction.FROM_MCU
-    mcu_only = {Command.DP_REPORT, Command.LOCAL_TIME, Command.DP_REPORT_ACKED, Command.WIFI_RESET}
+    mcu_only = {Command.DP_REPORT, Command.LOCAL_TIME, Command.GMT_TIME, Command.DP_REPORT_ACKED, Command.WIFI_RESET}
     if c in mcu_only:
-        return Direction.FROM_MCU if not (c == Command.LOCAL_TIME and n == 8) else Direction.TO_MCU
+        time_answer = c in (Command.LOCAL_TIME, Command.GMT_TIME) and n == 8
+        return Direction.TO_MCU if time_answer else Direction.FROM_MCU
     if c == Command.SET_DP:
         return Direction.TO_MCU
     if c == Command.WIFI_STATE:
@@ -356,12 +363,14 @@ def set_dp_frame(records: list[DPRecord]) -> Frame:
     return module_frame(Command.SET_DP, encode_records(records))
 
 
-def time_answer_frame(now: dt.datetime | None) -> Frame:
+def time_answer_frame(now: dt.datetime | None, command: int = Command.LOCAL_TIME) -> Frame:
+    """The answer to 0x1C (local time) or 0x0C (UTC): ``ok, yy, mm, dd, hh, mi, ss, weekday``; all
+    zero (not valid) when the module does not know the time."""
     if now is None:
-        return module_frame(Command.LOCAL_TIME, bytes(8))
+        return module_frame(command, bytes(8))
     yy = max(0, min(255, now.year - 2000))
     payload = bytes((1, yy, now.month, now.day, now.hour, now.minute, now.second, now.isoweekday()))
-    return module_frame(Command.LOCAL_TIME, payload)
+    return module_frame(command, payload)
 
 
 def mcu_report_frame(records: list[DPRecord], version: int = 3) -> Frame:

@@ -9,6 +9,7 @@ the adapter when to call :meth:`tick` again. Nothing here sleeps or does I/O.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class Phase(Enum):
     RUNNING = "running"
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass
 class SessionConfig:
     wifi_state: int = WifiState.CLOUD
@@ -66,6 +70,7 @@ class SessionStats:
     mcu_restarts: int = 0
     link_downs: int = 0
     malformed: int = 0
+    unknown_commands: int = 0  # commands from the MCU this session does not know (logged at debug)
     writes_ok: int = 0
     writes_failed: int = 0
 
@@ -93,13 +98,17 @@ class Session:
         config: SessionConfig | None = None,
         *,
         local_time: Callable[[], dt.datetime | None] | None = None,
+        utc_time: Callable[[], dt.datetime | None] | None = None,
         trace: bool = False,
     ) -> None:
+        """``local_time`` answers 0x1C, ``utc_time`` 0x0C (default: the local time given, in UTC;
+        a naive local time is taken as the machine's). Either may return None: time not known."""
         self.config = config or SessionConfig()
         self.decoder = FrameDecoder()
         self.stats = SessionStats()
         self.trace = trace
         self._local_time = local_time or (lambda: None)
+        self._utc_time = utc_time or (lambda: _as_utc(self._local_time()))
         self._events: list[Event] = []
         self._responses: deque[Frame] = deque()
         self._requests: deque[_Request] = deque()
@@ -394,7 +403,10 @@ class Session:
         elif isinstance(msg, m.DPReport):
             self._handle_report(msg, now)
         elif isinstance(msg, m.TimeRequest):
-            self._respond(Command.LOCAL_TIME, m.time_answer_frame(self._local_time()).payload)
+            if msg.utc:
+                self._respond(Command.GMT_TIME, m.time_answer_frame(self._utc_time(), Command.GMT_TIME).payload)
+            else:
+                self._respond(Command.LOCAL_TIME, m.time_answer_frame(self._local_time()).payload)
             if self.link_up:
                 # MCUs ask for the time right after booting: check on it now.
                 self._next_heartbeat = now
@@ -409,7 +421,11 @@ class Session:
         elif isinstance(msg, m.Extended):
             self._respond(Command.EXTENDED, bytes((msg.sub, 0)))
         elif isinstance(msg, m.Malformed):
-            self.stats.malformed += 1
+            if msg.reason == "unknown command":
+                self.stats.unknown_commands += 1
+                log.debug("MCU sent unknown command 0x%02X (%d bytes)", frame.command, len(frame.payload))
+            else:
+                self.stats.malformed += 1
 
     def _handle_report(self, msg: m.DPReport, now: float) -> None:
         if msg.error:
@@ -441,3 +457,7 @@ class Session:
 
 
 _NOTHING = object()
+
+
+def _as_utc(t: dt.datetime | None) -> dt.datetime | None:
+    return None if t is None else t.astimezone(dt.UTC)

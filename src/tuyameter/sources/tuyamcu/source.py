@@ -151,6 +151,7 @@ class TuyaMcuSource:
             "resyncs": d.resyncs,
             "garbage_bytes": d.garbage_bytes,
             "malformed": s.malformed,
+            "unknown_commands": s.unknown_commands,
             "timeouts": s.timeouts,
             "mcu_restarts": s.mcu_restarts,
             "link_downs": s.link_downs,
