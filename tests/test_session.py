@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from harness import FIXED_TIME, make_loop, traffic
+from harness import FIXED_TIME, Loop, make_loop, traffic
+from tuyameter.emulator.pj1103a import Pj1103aEmulator
 from tuyameter.tuyamcu import events as ev
+from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.constants import Command, DPType
 from tuyameter.tuyamcu.dp import DPRecord
 from tuyameter.tuyamcu.frame import Frame
 from tuyameter.tuyamcu.messages import Direction
-from tuyameter.tuyamcu.session import Phase, SessionConfig
+from tuyameter.tuyamcu.session import Phase, Session, SessionConfig
 
 
 def test_handshake_order_and_link_up() -> None:
@@ -53,6 +55,30 @@ def test_utc_time_request_is_answered_in_utc() -> None:
     assert utc.time == FIXED_TIME.astimezone(dt.UTC).replace(tzinfo=None)  # the same instant, in UTC
     gmt = next(f for f in traffic(loop, Direction.TO_MCU) if f.command == Command.GMT_TIME)
     assert len(gmt.payload) == 8 and gmt.payload[0] == 1
+
+
+def test_working_mode_is_read_the_right_way_round() -> None:
+    """Empty 0x02 answer: cooperative (the PJ-1103A). Two bytes: the module's LED and button GPIOs."""
+    assert "cooperative" in m.WorkingMode(b"").describe()
+    assert (
+        "self-processing" in m.WorkingMode(b"\x0e\x00").describe()
+        and "GPIO 14" in m.WorkingMode(b"\x0e\x00").describe()
+    )
+
+
+def test_self_processing_mcu_gets_no_wifi_state_and_no_timeouts() -> None:
+    """In self-processing mode the MCU does not acknowledge 0x03: sending it with retries added 3 s to
+    the handshake and 6 timeouts a minute."""
+    emu = Pj1103aEmulator(seed=1, working_mode="self")
+    loop = Loop(emu, Session(SessionConfig(), local_time=lambda: FIXED_TIME, trace=True))
+    loop.run_until(lambda: loop.session.link_up, timeout=2)  # no 3 s spent on 0x03
+    loop.run(65)
+    assert not any(f.command == Command.WIFI_STATE for f in traffic(loop, Direction.TO_MCU))
+    assert loop.session.stats.timeouts == 0 and emu.wifi_states_heard == 0
+    assert emu.cycles >= 6 and loop.of(ev.DPUpdate)  # and it reports all the same
+    cooperative = make_loop(trace=True)
+    cooperative.run_until(lambda: cooperative.session.link_up, timeout=2)
+    assert any(f.command == Command.WIFI_STATE for f in traffic(cooperative, Direction.TO_MCU))
 
 
 def test_unknown_mcu_command_is_counted_not_malformed() -> None:

@@ -50,6 +50,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--start", metavar="HH:MM", help="simulated local time of day to start at (default: now)")
     p.add_argument("--protocol-version", type=int, default=3, choices=(0, 3))
+    p.add_argument(
+        "--working-mode",
+        choices=("cooperative", "self"),
+        default="cooperative",
+        help="0x02 answer: cooperative (empty; the PJ-1103A) or self (the module drives LED and button)",
+    )
     p.add_argument("--no-pace", action="store_true", help="do not pace output at the line's byte rate")
     p.add_argument("--json", action="store_true", help="print the true values of each report cycle as JSON lines")
     p.add_argument("--quiet", action="store_true", help="print only the endpoint line")
@@ -74,7 +80,15 @@ def _truth(emu: Pj1103aEmulator, state: MeterState) -> dict[str, object]:
 
 async def _serve(args: argparse.Namespace) -> int:
     spec = EmulatorSpec(
-        args.model, args.seed, args.report_rate, args.quirk, args.speed, args.start, args.protocol_version, args.baud
+        args.model,
+        args.seed,
+        args.report_rate,
+        args.quirk,
+        args.speed,
+        args.start,
+        args.protocol_version,
+        args.baud,
+        args.working_mode,
     )
     try:
         emu = build_emulator(spec)

@@ -21,6 +21,7 @@ class EmulatorSpec:
     start: str | None = None  # "HH:MM" simulated local time of day; None = now
     version: int = 3
     baud: int = 9600
+    working_mode: str = "cooperative"  # or "self" (see Pj1103aEmulator)
 
 
 def local_epoch(start: str | None, now: dt.datetime | None = None) -> float:
@@ -51,13 +52,14 @@ def build_emulator(spec: EmulatorSpec) -> Pj1103aEmulator:
         speed=spec.speed,
         sim_start=local_epoch(spec.start),
         version=spec.version,
+        working_mode=spec.working_mode,
     )
 
 
 def spec_from_params(name: str, params: dict[str, list[str]]) -> EmulatorSpec:
     """``sim://pj1103a?seed=1&speed=30&quirk=noise=0.1&report_rate=5&start=06:55``."""
     spec = EmulatorSpec(name=name)
-    known = {"seed", "speed", "quirk", "report_rate", "start", "version"}
+    known = {"seed", "speed", "quirk", "report_rate", "start", "version", "working_mode"}
     for k in params:
         if k not in known:
             raise ValueError(f"unknown sim parameter {k!r}; known: {', '.join(sorted(known))}")
@@ -78,5 +80,6 @@ def spec_from_params(name: str, params: dict[str, list[str]]) -> EmulatorSpec:
     except ValueError as e:
         raise ValueError(f"bad sim parameter: {e}") from None
     spec.start = one("start")
+    spec.working_mode = one("working_mode") or spec.working_mode
     spec.quirks = list(params.get("quirk", []))
     return spec

@@ -63,7 +63,14 @@ class Pj1103aEmulator:
         version: int = 3,
         product_id: str = PRODUCT_ID,
         initial_wh: float = 0.0,
+        working_mode: str = "cooperative",
     ) -> None:
+        """``working_mode``: "cooperative" (the PJ-1103A: an empty 0x02 answer, reports only once
+        told Wi-Fi state 4) or "self" (the module drives LED and button on GPIOs 14 and 0; 0x03 is
+        not acknowledged and reports start once the module's heartbeat is heard)."""
+        if working_mode not in ("cooperative", "self"):
+            raise ValueError(f"working mode {working_mode!r} is not cooperative or self")
+        self.working_mode = working_mode
         self.rng = random.Random(seed)
         self.quirks = quirks or Quirks()
         self.speed = speed
@@ -76,6 +83,7 @@ class Pj1103aEmulator:
         self.hostile_rng = random.Random(seed + 4)
         self.hostile_sent: dict[str, int] = {}
         self.time_answers: list[m.TimeAnswer] = []  # what the module answered to 0x1C and 0x0C
+        self.wifi_states_heard = 0
         self.coeff: dict[int, int] = dict.fromkeys(CAL_DPS, 1000)
         self.report_rate = report_rate
         self.counters = Counters(initial_wh, 0.0, 0.0, initial_wh, initial_wh, initial_wh)
@@ -143,17 +151,24 @@ class Pj1103aEmulator:
         if q.reboot is None and q.counter_reset is not None and self._chance(dt_sim, q.counter_reset):
             self.power_cycle(now)
             return
-        if self.wifi_state == WifiState.CLOUD and t >= self._next_report:
+        if self._reporting and t >= self._next_report:
             self._next_report = t + self.report_rate
             self._report_cycle()
 
     def next_deadline(self, now: float) -> float:
         if self._booting_until is not None:
             return self._booting_until
-        if self.wifi_state != WifiState.CLOUD:
+        if not self._reporting:
             return now + 1.0
         t = self.sim_time(now)
         return now + max(0.0, self._next_report - t) / self.speed
+
+    @property
+    def _reporting(self) -> bool:
+        """Cooperative: once told Wi-Fi state 4 (cloud). Self-processing: once a heartbeat is heard."""
+        if self.working_mode == "cooperative":
+            return self.wifi_state == WifiState.CLOUD
+        return not self._first_heartbeat
 
     def power_cycle(self, now: float) -> None:
         """Restart the MCU as after a power cut: handshake anew, maybe lose counters."""
@@ -300,10 +315,12 @@ class Pj1103aEmulator:
             info = json.dumps({"p": self.product_id, "v": "1.0.0", "m": 0}, separators=(",", ":"))
             self._send(Frame(Command.PRODUCT_INFO, info.encode(), v))
         elif isinstance(msg, m.WorkingModeQuery):
-            self._send(Frame(Command.WORKING_MODE, b"", v))
+            self._send(Frame(Command.WORKING_MODE, b"" if self.working_mode == "cooperative" else bytes((14, 0)), v))
         elif isinstance(msg, m.WifiStateMsg):
             self.wifi_state = msg.state
-            self._send(Frame(Command.WIFI_STATE, b"", v))
+            self.wifi_states_heard += 1
+            if self.working_mode == "cooperative":  # in self-processing mode 0x03 is not acknowledged
+                self._send(Frame(Command.WIFI_STATE, b"", v))
         elif isinstance(msg, m.QueryState):
             recs = self.state_records()
             half = len(recs) // 2

@@ -11,6 +11,7 @@ from tuyameter.profiles.model import Profile
 from tuyameter.transport.links import LinkError, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
+from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPValue
 from tuyameter.tuyamcu.session import Session, SessionConfig
@@ -94,7 +95,7 @@ async def _attempt(
                 t_end = now + listen
                 res.protocol_version = evt.protocol_version
                 res.product_info, res.product_id = evt.product_info, evt.product_id
-                res.working_mode = "self-processing" if not evt.working_mode else evt.working_mode.hex(" ")
+                res.working_mode = m.working_mode_text(evt.working_mode)
                 progress(f"{baud} baud: MCU answered (protocol v{evt.protocol_version}); collecting DPs…")
             elif isinstance(evt, ev.DPUpdate):
                 for r in evt.records:

@@ -75,9 +75,18 @@ class WorkingMode(Message):
     pins: bytes = b""
 
     def describe(self) -> str:
-        if not self.pins:
-            return "working mode: module self-processing"
-        return "working mode: MCU pins " + self.pins.hex(" ")
+        return "working mode: " + working_mode_text(self.pins)
+
+
+def working_mode_text(pins: bytes | None) -> str:
+    """The 0x02 answer in words. Empty: cooperative — the MCU drives the network LED and reset
+    button and expects 0x03 Wi-Fi states. Two bytes: the *module's* GPIOs for LED and button,
+    which the module handles itself (self-processing; the MCU then does not acknowledge 0x03)."""
+    if not pins:
+        return "cooperative (the MCU drives LED and button; the module reports Wi-Fi state)"
+    if len(pins) >= 2:
+        return f"self-processing (the module drives LED GPIO {pins[0]} and button GPIO {pins[1]})"
+    return f"unknown ({pins.hex(' ')})"
 
 
 @dataclass(frozen=True)

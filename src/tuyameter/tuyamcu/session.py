@@ -240,7 +240,15 @@ class Session:
         if self._current is None and self._requests:
             self._current = self._requests.popleft()
 
+    @property
+    def cooperative(self) -> bool:
+        """The MCU drives its own LED and button and wants the Wi-Fi state (an empty 0x02 answer);
+        in self-processing mode (two GPIO numbers) it does not acknowledge 0x03, so none is sent."""
+        return not self.working_mode or len(self.working_mode) < 2
+
     def _start_phase(self, phase: Phase, now: float) -> None:
+        if phase is Phase.WIFI and not self.cooperative:
+            phase = Phase.QUERY
         self.phase = phase
         cfg = self.config
         if phase is Phase.HEARTBEAT:
@@ -265,7 +273,7 @@ class Session:
         else:
             self._missed = 0
             self._next_heartbeat = now + cfg.heartbeat_interval
-            self._next_wifi = now + cfg.wifi_refresh
+            self._next_wifi = now + cfg.wifi_refresh if self.cooperative else float("inf")
             self._emit(LinkUp(now, self.product_info, self.product_id, self.protocol_version, self.working_mode))
         self._pump(now)
 
@@ -381,7 +389,7 @@ class Session:
             if kind == "hs-heartbeat":
                 self._finish_current(now, Phase.PRODUCT)
             elif kind == "heartbeat":
-                if self._missed and self.link_up:
+                if self._missed and self.link_up and self.cooperative:
                     # Answers went missing: if the MCU rebooted and its first answer (0) was among
                     # them, it now waits for the Wi-Fi state before it reports again. Tell it at once.
                     self._next_wifi = now

@@ -24,6 +24,7 @@ from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.transport.links import LinkError, check_link_url, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
+from tuyameter.tuyamcu.messages import working_mode_text
 from tuyameter.tuyamcu.session import Session, SessionConfig
 from tuyameter.util.backoff import Backoff
 
@@ -238,6 +239,7 @@ class TuyaMcuSource:
                     "product": e.product_info,
                     "product_id": e.product_id,
                     "protocol_version": e.protocol_version,
+                    "working_mode": working_mode_text(e.working_mode),
                 }
                 detail = f"link up (MCU protocol v{e.protocol_version}, product {e.product_id})"
                 self._set_state(SourceState.READY, detail, info)
