@@ -243,3 +243,16 @@ def test_answers_mcu_requests() -> None:
     assert sent[Command.DP_REPORT_ACK] == b"\x01"
     assert sent[Command.EXTENDED] == b"\x04\x00"
     assert sent[Command.WIFI_RESET] == b""
+
+
+def test_time_service_notifications_are_not_claimed_and_unknown_subs_not_answered() -> None:
+    """0x34 sub 0x01: the 0x34/0x02 time notifications are not sent, so the answer is 'could not
+    start' (status 1), not a success followed by nothing; an unknown sub-command is counted."""
+    loop = make_loop(trace=True)
+    loop.run_until(lambda: loop.session.link_up, timeout=5)
+    n = len(traffic(loop, Direction.TO_MCU))
+    loop.session.receive_data(Frame(0x34, b"\x01\x00", 3).encode(), loop.t)  # open, UTC
+    loop.session.receive_data(Frame(0x34, b"\x7e", 3).encode(), loop.t)
+    loop.run(0.2)
+    ext = [f.payload for f in traffic(loop, Direction.TO_MCU)[n:] if f.command == Command.EXTENDED]
+    assert ext == [b"\x01\x01"] and loop.session.stats.unknown_commands == 1

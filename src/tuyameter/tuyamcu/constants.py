@@ -47,6 +47,7 @@ class WifiState(IntEnum):
 
 
 class ExtendedSub(IntEnum):
+    TIME_NOTIFY_OPEN = 0x01  # MCU asks for time-service notifications: not supported, answered so
     RESET_NOTIFY = 0x04
     RECORD_REPORT = 0x0B
 

@@ -427,7 +427,15 @@ class Session:
         elif isinstance(msg, m.NetworkStatusRequest):
             self._respond(Command.NETWORK_STATUS, bytes((self.config.wifi_state,)))
         elif isinstance(msg, m.Extended):
-            self._respond(Command.EXTENDED, bytes((msg.sub, 0)))
+            if msg.sub == ExtendedSub.TIME_NOTIFY_OPEN:
+                # The 0x34/0x02 notifications are not sent, so do not claim to have opened them:
+                # status 1 is "could not start" (the MCU can still ask 0x1C / 0x0C).
+                self._respond(Command.EXTENDED, bytes((msg.sub, 1)))
+            elif msg.sub == ExtendedSub.RESET_NOTIFY:
+                self._respond(Command.EXTENDED, bytes((msg.sub, 0)))
+            else:
+                self.stats.unknown_commands += 1
+                log.debug("MCU sent unknown 0x34 sub-command 0x%02X (not answered)", msg.sub)
         elif isinstance(msg, m.Malformed):
             if msg.reason == "unknown command":
                 self.stats.unknown_commands += 1
