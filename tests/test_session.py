@@ -256,3 +256,19 @@ def test_time_service_notifications_are_not_claimed_and_unknown_subs_not_answere
     loop.run(0.2)
     ext = [f.payload for f in traffic(loop, Direction.TO_MCU)[n:] if f.command == Command.EXTENDED]
     assert ext == [b"\x01\x01"] and loop.session.stats.unknown_commands == 1
+
+
+def test_heartbeat_is_fast_until_the_first_answer_then_slow() -> None:
+    """As a Tuya module after power-on: a heartbeat every second until the MCU answers, then every
+    heartbeat_interval (10 s here)."""
+    loop = make_loop(trace=True)
+    loop.connected = False
+    loop.run(4.05)
+    beats = [f for f in traffic(loop, Direction.TO_MCU) if f.command == Command.HEARTBEAT]
+    assert len(beats) == 5  # at 0, 1, 2, 3, 4 s
+    loop.connected = True
+    loop.run_until(lambda: loop.session.link_up, timeout=3)
+    n = len([f for f in traffic(loop, Direction.TO_MCU) if f.command == Command.HEARTBEAT])
+    loop.run(25)
+    later = [f for f in traffic(loop, Direction.TO_MCU) if f.command == Command.HEARTBEAT]
+    assert len(later) - n == 2  # at 10 and 20 s after the link came up

@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 class SessionConfig:
     wifi_state: int = WifiState.CLOUD
     heartbeat_interval: float = 10.0
-    handshake_heartbeat_timeout: float = 3.0
+    #: until the MCU first answers, a heartbeat every second (as Tuya modules do after power-on);
+    #: then every heartbeat_interval
+    handshake_heartbeat_timeout: float = 1.0
     heartbeat_timeout: float = 3.0
     missed_heartbeats_down: int = 3
     request_timeout: float = 1.0
