@@ -261,3 +261,17 @@ def test_a_flood_of_writes_is_bounded_and_the_meter_ends_as_the_last_applied_wri
             assert res.ok and res.echoed.get("report_rate") == 7
 
     asyncio.run(main())
+
+
+def test_an_accepted_write_and_its_confirmation_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="tuyameter.gateway")
+
+    async def main() -> None:
+        async with Gateway([MeterConfig("m", FAST.format(5))], {"m": PROFILE}) as gw:
+            assert await gw.wait_ready("m", 15)
+            assert (await gw.write("m", "report_rate", 6, timeout=5)).ok
+
+    asyncio.run(main())
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert "m: writing report_rate = 6" in lines
+    assert any(line.startswith("m: report_rate = 6 confirmed by the meter (report_rate = 6") for line in lines), lines

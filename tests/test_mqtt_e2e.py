@@ -222,3 +222,19 @@ def test_a_flood_of_2000_commands_leaves_the_meter_consistent(broker: Broker, su
         gw.stop()
     assert not any("Traceback" in line or "Task exception" in line for line in gw.err), gw.err[-5:]
     assert any("refused" in line and ("inf" in line or "1e+308" in line or "outside" in line) for line in gw.err)
+
+
+def test_retained_diagnostics_say_offline_after_a_clean_stop(broker: Broker, sub: Sub) -> None:
+    gw = Proc("demo", "--meters", "1", "--speed", "1", "--mqtt", broker.url)
+    try:
+        sub.wait(lambda: sub.on("tuyameter/demo1/diagnostics") and sub.last_json("tuyameter/demo1/diagnostics")["online"],
+                 timeout=30, what="diagnostics online")  # fmt: skip
+    finally:
+        assert gw.stop() == 0
+    sub.wait(lambda: sub.last_json("tuyameter/demo1/diagnostics")["online"] is False, what="diagnostics offline")
+    late = Sub(broker.port)  # what a client that connects now is handed (retained)
+    try:
+        late.wait(lambda: late.on("tuyameter/demo1/diagnostics"), what="retained diagnostics")
+        assert late.last_json("tuyameter/demo1/diagnostics")["online"] is False
+    finally:
+        late.close()

@@ -211,10 +211,17 @@ class Gateway:
             m.writes_busy += 1
             return WriteOutcome(name, value, False, f"busy: {m.pending_writes} writes to {meter} are waiting")
         m.pending_writes += 1
+        log.info("%s: writing %s = %r", meter, name, value)
         try:
-            return await m.source.write(name, value, timeout)
+            res = await m.source.write(name, value, timeout)
         finally:
             m.pending_writes -= 1
+        if res.ok:
+            echoed = ", ".join(f"{k} = {v!r}" for k, v in res.echoed.items()) or "no echo"
+            log.info("%s: %s = %r confirmed by the meter (%s; %d attempt(s))", meter, name, value, echoed, res.attempts)
+        else:
+            log.warning("%s: %s = %r not applied: %s", meter, name, value, res.error)
+        return res
 
     def diagnostics(self, meter: str) -> dict[str, object]:
         m = self._meters[meter]

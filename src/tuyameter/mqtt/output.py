@@ -149,7 +149,10 @@ class MqttOutput:
     async def _goodbye(self, client: aiomqtt.Client) -> None:
         with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError, asyncio.CancelledError):
             async with asyncio.timeout(2):
-                for meter in self.meters:
+                for meter, m in self.meters.items():
+                    if self.api is not None:  # the retained diagnostics must not say "online" after we stop
+                        diag = self._diag(meter, m) | {"online": False}
+                        await self._publish(client, self.settings.meter_topic(meter, "diagnostics"), json.dumps(diag))
                     await self._publish(client, self.settings.meter_topic(meter, "availability"), "offline")
                 await self._publish(client, self.settings.bridge_availability, "offline")
 
@@ -283,7 +286,7 @@ class MqttOutput:
                 self.stats.commands_ok += 1
                 return
             self.stats.commands_refused += 1
-            log.warning("MQTT command %s/%s=%s not applied: %s", cmd.meter, cmd.name, cmd.value, res.error)
+            log.debug("MQTT command %s/%s=%s not applied: %s", cmd.meter, cmd.name, cmd.value, res.error)  # the gateway says it
         # Whatever was asked, show the true state again so the UI does not keep the refused value.
         m.dirty_state = True
         self._wake.set()
