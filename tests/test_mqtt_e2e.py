@@ -227,8 +227,8 @@ def test_a_flood_of_2000_commands_leaves_the_meter_consistent(broker: Broker, su
 def test_retained_diagnostics_say_offline_after_a_clean_stop(broker: Broker, sub: Sub) -> None:
     gw = Proc("demo", "--meters", "1", "--speed", "1", "--mqtt", broker.url)
     try:
-        sub.wait(lambda: sub.on("tuyameter/demo1/diagnostics") and sub.last_json("tuyameter/demo1/diagnostics")["online"],
-                 timeout=30, what="diagnostics online")  # fmt: skip
+        topic = "tuyameter/demo1/diagnostics"
+        sub.wait(lambda: sub.on(topic) and sub.last_json(topic)["online"], timeout=30, what="diagnostics online")
     finally:
         assert gw.stop() == 0
     sub.wait(lambda: sub.last_json("tuyameter/demo1/diagnostics")["online"] is False, what="diagnostics offline")

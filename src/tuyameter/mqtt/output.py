@@ -286,7 +286,8 @@ class MqttOutput:
                 self.stats.commands_ok += 1
                 return
             self.stats.commands_refused += 1
-            log.debug("MQTT command %s/%s=%s not applied: %s", cmd.meter, cmd.name, cmd.value, res.error)  # the gateway says it
+            # the gateway logs the failure itself
+            log.debug("MQTT command %s/%s=%s not applied: %s", cmd.meter, cmd.name, cmd.value, res.error)
         # Whatever was asked, show the true state again so the UI does not keep the refused value.
         m.dirty_state = True
         self._wake.set()
