@@ -73,6 +73,10 @@ def test_unique_ids_are_stable_unique_and_valid() -> None:
     assert all(re.fullmatch(r"[a-zA-Z0-9_-]+", k) for k in a)
     assert a["power_a"]["default_entity_id"] == "sensor.house_power_a"
     assert a["report_rate"]["default_entity_id"] == "number.house_report_rate"
+    # releases before 2025.10 read object_id instead: the same id, for every entity
+    for key, c in a.items():
+        assert c["default_entity_id"] == f"{c['p']}.{c['object_id']}", key
+        assert re.fullmatch(r"house_[a-z0-9_]+", c["object_id"]), key
 
 
 def test_state_document_has_every_key() -> None:

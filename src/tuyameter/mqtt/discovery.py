@@ -51,7 +51,10 @@ def _base(meter: str, platform: str, key: str, name: str | None) -> dict[str, An
     return {
         "p": platform,
         "unique_id": f"{node_id(meter)}_{key}",
+        # Home Assistant 2025.10+ reads default_entity_id; older releases only object_id: send both
+        # so every supported release gives the documented entity id <platform>.<meter>_<key>.
         "default_entity_id": f"{platform}.{meter}_{key}",
+        "object_id": f"{meter}_{key}",
         "name": name or key.replace("_", " ").capitalize(),
     }
 
@@ -114,7 +117,7 @@ def dp_component(settings: MqttSettings, meter: str, spec: DPSpec) -> dict[str, 
 def meter_counter_component(meter: str, spec: DPSpec) -> dict[str, Any]:
     """The meter's own counter, kept as a diagnostic beside the gateway's monotonic total."""
     key = f"{spec.name}_meter"
-    c = _base(meter, "sensor", key, f"{spec.label or spec.name} (meter's counter)")
+    c = _base(meter, "sensor", key, f"{spec.label or spec.name} (meter)")
     c["value_template"] = f"{{{{ value_json.{key} }}}}"
     _measurement(c, "energy", "total", spec.unit)
     c["entity_category"] = "diagnostic"
