@@ -9,8 +9,10 @@ parameter is taken out for us on all of them.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -27,6 +29,10 @@ class Link(Protocol):
     description: str
 
     async def read(self) -> bytes: ...
+
+    # A link may also offer ``received() -> list[tuple[bytes, float]]``: what has arrived and not
+    # been read, each chunk with its time of arrival (loop clock). The pump then takes bytes at the
+    # time they came, not when the event loop got round to them (see transport/session_pump.py).
 
     async def write(self, data: bytes) -> None: ...
 
@@ -76,13 +82,19 @@ def parse_link_url(url: str) -> LinkUrl:
 
 
 class SerialLink:
-    """A pyserial port read by a helper thread; bytes are handed to the event loop."""
+    """A pyserial port read by a helper thread; bytes are handed to the event loop.
+
+    The thread stamps each chunk with its time of arrival and keeps it in a thread-safe deque,
+    so :meth:`received` sees everything the thread has read even while the event loop was
+    blocked (its wake-up callbacks have not run yet then).
+    """
 
     def __init__(self, port: serial.SerialBase, description: str) -> None:
         self.description = description
         self._port = port
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+        self._chunks: collections.deque[tuple[bytes, float] | BaseException] = collections.deque()
+        self._ready = asyncio.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._reader, name=f"read {description}", daemon=True)
         self._thread.start()
@@ -91,15 +103,33 @@ class SerialLink:
         try:
             while not self._stop.is_set():
                 data = self._port.read(max(1, getattr(self._port, "in_waiting", 0)))
-                if data:
-                    self._loop.call_soon_threadsafe(self._queue.put_nowait, data)
+                if data:  # stamped here, in the reader thread: the loop's clock is time.monotonic
+                    self._chunks.append((data, time.monotonic()))
+                    self._loop.call_soon_threadsafe(self._ready.set)
         except Exception as e:
             if not self._stop.is_set():
+                self._chunks.append(e)
                 with contextlib.suppress(RuntimeError):
-                    self._loop.call_soon_threadsafe(self._queue.put_nowait, e)
+                    self._loop.call_soon_threadsafe(self._ready.set)
 
     async def read(self) -> bytes:
-        item = await self._queue.get()
+        return (await self.read_timed())[0]
+
+    async def read_timed(self) -> tuple[bytes, float]:
+        while not self._chunks:
+            self._ready.clear()
+            if self._chunks:
+                break
+            await self._ready.wait()
+        return self._unwrap(self._chunks.popleft())
+
+    def received(self) -> list[tuple[bytes, float]]:
+        out = []
+        while self._chunks:
+            out.append(self._unwrap(self._chunks.popleft()))
+        return out
+
+    def _unwrap(self, item: tuple[bytes, float] | BaseException) -> tuple[bytes, float]:
         if isinstance(item, BaseException):
             raise LinkError(f"{self.description}: {item}") from item
         return item

@@ -3,6 +3,11 @@
 The gateway runner, the probe and the monitor all use it; each supplies a
 handler that receives the session's events and may name an extra deadline of
 its own (a burst to flush, the end of a probe).
+
+Bytes are taken with their time of arrival where the link knows it, and everything
+that has already arrived is taken before deadlines are looked at: a process starved
+for a moment (a slow disk, a busy core) must not end a report burst early and split it
+in two just because the loop read its second half late.
 """
 
 from __future__ import annotations
@@ -36,10 +41,17 @@ class SessionPump:
     async def run(self, handle: Handler) -> None:
         """Until :meth:`stop`; a broken link raises :class:`~tuyameter.transport.links.LinkError`."""
         loop = asyncio.get_running_loop()
-        read_task: asyncio.Future[bytes] | None = None
+        read_task: asyncio.Future[tuple[bytes, float]] | None = None
         wake_task: asyncio.Future[Any] | None = None
         try:
             while not self._stopped:
+                if hasattr(self.link, "received"):
+                    # Take all that has arrived, in order, before any deadline is looked at: the
+                    # pending read first (cancelled if it has nothing yet), then the rest.
+                    if read_task is not None:
+                        await self._settle(read_task)
+                        read_task = None
+                    self._take_received()
                 now = loop.time()
                 self.session.tick(now)
                 while data := self.session.data_to_send(now):
@@ -53,7 +65,7 @@ class SessionPump:
                 if extra is not None:
                     deadline = min(deadline, extra)
                 if read_task is None:
-                    read_task = asyncio.ensure_future(self.link.read())
+                    read_task = asyncio.ensure_future(self._read())
                 if wake_task is None:
                     self._wake.clear()
                     wake_task = asyncio.ensure_future(self._wake.wait())
@@ -62,14 +74,43 @@ class SessionPump:
                     waiting, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED
                 )
                 if read_task in done:
-                    data = read_task.result()  # raises LinkError
+                    self._take(read_task.result())  # raises LinkError
                     read_task = None
-                    if self.on_bytes is not None:
-                        self.on_bytes(data)
-                    self.session.receive_data(data, loop.time())
                 if wake_task in done:
                     wake_task = None
         finally:
             for t in (read_task, wake_task):
                 if t is not None:
                     t.cancel()
+
+    async def _read(self) -> tuple[bytes, float]:
+        timed = getattr(self.link, "read_timed", None)
+        if timed is not None:
+            got: tuple[bytes, float] = await timed()
+            return got
+        data = await self.link.read()
+        return data, asyncio.get_running_loop().time()
+
+    def _take_received(self) -> None:
+        received = getattr(self.link, "received", None)
+        if received is not None:
+            for item in received():
+                self._take(item)
+
+    def _take(self, item: tuple[bytes, float]) -> None:
+        data, at = item
+        if self.on_bytes is not None:
+            self.on_bytes(data)
+        self.session.receive_data(data, at)
+
+    async def _settle(self, task: asyncio.Future[tuple[bytes, float]]) -> None:
+        if not task.done():
+            task.cancel()
+        try:
+            item = await task  # raises LinkError
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # we are being stopped, not just the read
+            return
+        self._take(item)
