@@ -148,3 +148,39 @@ def test_a_restore_is_valid_or_refused(first: int, count: int) -> None:
         assert all(v.crc_ok for v in st_.values.values())
     else:
         assert check.problems
+
+
+SECRETS = {"lckey": "fedcba9876543210", "ble_beaconkey": "b" * 32, "auth_key": "A" * 32, "passwd": "hunter22hunter"}
+
+
+def _real_shaped_dump(tmp_path: Path) -> Path:
+    """As 11 of 24 public dumps: the local key as gw_ai.lckey, a BLE beacon key, no local key in gw_di."""
+    from test_flash_kv import build
+
+    values = {
+        "baud_cfg": b'{"baud":9600}',
+        "gw_bi": json.dumps({"uuid": "f00dfeed12345678", "auth_key": SECRETS["auth_key"]}).encode(),
+        "gw_di": json.dumps({"id": "bf0123456789abcdefgh", "pk": "z95s7p3z54xbsjnl", "s_id": "x"}).encode(),
+        "gw_ai": json.dumps(
+            {"lckey": SECRETS["lckey"], "ble_beaconkey": SECRETS["ble_beaconkey"], "region": "eu"}
+        ).encode(),
+        "gw_wsm": json.dumps({"ssid": "home", "passwd": SECRETS["passwd"]}).encode(),
+    }
+    dump = tmp_path / "real.bin"
+    dump.write_bytes(bytes(kve.full_dump(build(values)[1])))
+    return dump
+
+
+def test_local_key_from_gw_ai_and_no_secret_leaks_without_show_secrets(tmp_path: Path) -> None:
+    dump = _real_shaped_dump(tmp_path)
+    for args in ([], ["--values"], ["--json"], ["--values", "--json"]):
+        r = run_cli("flash", "inspect", str(dump), *args)
+        assert r.returncode == 0, r.stderr
+        for name, secret in SECRETS.items():
+            assert secret not in r.stdout, (args, name)  # masked everywhere, text and JSON
+    rep = json.loads(run_cli("flash", "inspect", str(dump), "--json").stdout)
+    assert rep["local_key_source"] == "gw_ai.lckey" and rep["local_key"].startswith("fe") and "*" in rep["local_key"]
+    shown = run_cli("flash", "inspect", str(dump), "--values", "--json", "--show-secrets").stdout
+    assert all(secret in shown for secret in SECRETS.values())
+    human = run_cli("flash", "inspect", str(dump)).stdout
+    assert "local key" in human and "gw_ai.lckey" in human and "--show-secrets to reveal" in human

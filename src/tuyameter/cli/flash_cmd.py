@@ -11,7 +11,7 @@ from typing import Any
 from tuyameter.cli.common import CliError, emit_json, load_all_profiles, write_atomic, write_profile_file
 from tuyameter.flash.kv import FlashError, Store, read_store
 from tuyameter.flash.schema import prop_of
-from tuyameter.flash.summary import Summary, mask, redact, summarize
+from tuyameter.flash.summary import Summary, is_secret, mask, redact, summarize
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,6 +69,13 @@ def _kind_of_file(size: int) -> str:
     return f"{size:#x} bytes"
 
 
+def _shown(name: str, value: Any, show: bool) -> Any:
+    """A value as printed: a secret-named value masked whole, secret fields inside it masked."""
+    if not show and isinstance(value, str) and value and is_secret(name):
+        return mask(value)
+    return redact(value, show)
+
+
 def inspect_report(path: str, image: bytes, st: Store, sm: Summary, show: bool) -> dict[str, Any]:
 
     def secret(v: str | None) -> str | None:
@@ -92,12 +99,18 @@ def inspect_report(path: str, image: bytes, st: Store, sm: Summary, show: bool) 
         "schema_id": sm.schema_id,
         "firmware": sm.firmware,
         "local_key": secret(sm.local_key),
+        "local_key_source": sm.local_key_source,
         "uuid": sm.uuid,
         "auth_key": secret(sm.auth_key),
         "wifi_ssid": sm.wifi_ssid,
         "schema": sm.schema,
         "values": {
-            n: {"kind": p.kind, "value": redact(p.value, show), "bytes": st.values[n].length, "ok": st.values[n].crc_ok}
+            n: {
+                "kind": p.kind,
+                "value": _shown(n, p.value, show),
+                "bytes": st.values[n].length,
+                "ok": st.values[n].crc_ok,
+            }
             for n, p in sorted(sm.parsed.items())
         },
         "lost_values": sorted(n for n, v in st.values.items() if v.raw is None),
@@ -161,7 +174,8 @@ def _print_inspect(rep: dict[str, Any], sm: Summary, args: argparse.Namespace) -
     hint = "" if args.show_secrets else " (--show-secrets to reveal)"
     for label, key in (("local key", "local_key"), ("auth key", "auth_key")):
         if rep[key]:
-            print(f"  {label:<12} {rep[key]}{hint}")
+            where = f" (in {rep['local_key_source']})" if key == "local_key" and rep["local_key_source"] else ""
+            print(f"  {label:<12} {rep[key]}{where}{hint}")
     if sm.product_key:
         fits = [p.name for p in load_all_profiles(args.profile_dir) if sm.product_key in p.product_ids]
         if fits:

@@ -23,9 +23,17 @@ PIN_ROLES: list[tuple[str, str]] = [
     (r"^bz_pin_pin$|^buzzer_io$", "buzzer"),
     (r"^ch\d+_pin$|^(r|g|b|c|w)_pin$", "PWM {0}"),
 ]
-_SECRET = re.compile(r"(^|_)(key|passwd|password|pwd|psk\w*|pin|secret|token|auth\w*)$", re.I)
-_NOT_SECRET = {"pk", "firmk", "user_param_key"}
-LOCAL_KEY_FIELDS = ("local_key", "localkey", "lk", "sec_key")
+#: Secret by name wherever they appear (real dumps: gw_ai.lckey, ble_beaconkey), and by pattern:
+#: anything ending in "key" (lckey, beaconkey, auth_key …) or a password / PSK / token / auth field.
+KNOWN_SECRETS = frozenset({
+    "lckey", "local_key", "localkey", "lk", "sec_key", "seckey", "auth_key", "authkey", "ble_beaconkey",
+    "beaconkey", "psk", "passwd", "password", "pwd", "token", "secret", "mqtt_pw", "ap_pwd", "key",
+})  # fmt: skip
+_SECRET = re.compile(r"(key|(^|_)(passwd|password|pwd|psk\w*|pin|secret|token|auth\w*))$", re.I)
+_NOT_SECRET = {"pk", "firmk", "user_param_key", "product_key", "productkey", "prod_key", "s_id"}
+#: where firmware generations keep the device's local key (the LAN protocol's key): (value, field)
+LOCAL_KEY_FIELDS = (("gw_di", "local_key"), ("gw_di", "localkey"), ("gw_di", "lk"), ("gw_di", "sec_key"),
+                    ("gw_ai", "lckey"), ("gw_ai", "local_key"), ("gw_ai", "localkey"))  # fmt: skip
 
 
 def chip_for_module(module: str) -> str | None:
@@ -48,7 +56,8 @@ def mask(secret: str) -> str:
 
 
 def is_secret(name: str) -> bool:
-    return name not in _NOT_SECRET and bool(_SECRET.search(name))
+    low = name.lower()
+    return low in KNOWN_SECRETS or (low not in _NOT_SECRET and bool(_SECRET.search(low)))
 
 
 def redact(value: Any, show: bool) -> Any:
@@ -77,6 +86,7 @@ class Summary:
     schema_id: str | None = None
     firmware: str | None = None
     local_key: str | None = None
+    local_key_source: str | None = None  # "gw_ai.lckey": where it was found
     uuid: str | None = None
     auth_key: str | None = None
     wifi_ssid: str | None = None
@@ -116,7 +126,10 @@ def summarize(store: Store, image: bytes | None = None) -> Summary:
     s.product_key = _str(di.get("pk")) or _str(di.get("firmk"))
     s.schema_id = _str(di.get("s_id"))
     s.firmware = _str(di.get("swv")) or _str(di.get("dev_swv"))
-    s.local_key = next((_str(di.get(k)) for k in LOCAL_KEY_FIELDS if _str(di.get(k))), None)
+    for holder, name in LOCAL_KEY_FIELDS:
+        if key := _str(_dict(s.parsed, holder).get(name)):
+            s.local_key, s.local_key_source = key, f"{holder}.{name}"
+            break
     bi = _dict(s.parsed, "gw_bi")
     s.uuid, s.auth_key = _str(bi.get("uuid")), _str(bi.get("auth_key"))
     s.wifi_ssid = _str(_dict(s.parsed, "gw_wsm").get("ssid"))
