@@ -215,3 +215,13 @@ _token = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 def test_pseudo_json_round_trip(d: dict[str, object]) -> None:
     text = "{" + ",".join(f"{k}:{v}" for k, v in d.items()) + "}"
     assert parse_pseudo_json(text) == d
+
+
+def test_every_pin_is_kept_even_of_an_unknown_layout() -> None:
+    upk = {"module": "CB2S", "k1_pin": 6, "iic_scl": 7, "iic_sda": 8, "samp_sw": 9, "ctrl_pin": 14, "ch1_pin": 24,
+           "rl1_pin": 26, "rl1_lv": 1}  # fmt: skip
+    _, region = build(meter_values() | {"user_param_key": json.dumps(upk).encode()})
+    sm = summarize(read_store(bytes(region)))
+    roles = {pin: " / ".join(r) for pin, r in sm.pins.items()}
+    assert roles == {6: "pin (k1_pin)", 7: "I2C scl (iic_scl)", 8: "I2C sda (iic_sda)", 9: "sampling (samp_sw)",
+                     14: "control (ctrl_pin)", 24: "PWM ch1 (ch1_pin)", 26: "relay 1 (rl1_pin)"}  # fmt: skip

@@ -21,7 +21,13 @@ PIN_ROLES: list[tuple[str, str]] = [
     (r"^(uart_tx_pin|tx_pin)$", "UART TX"),
     (r"^(uart_rx_pin|rx_pin)$", "UART RX"),
     (r"^bz_pin_pin$|^buzzer_io$", "buzzer"),
-    (r"^ch\d+_pin$|^(r|g|b|c|w)_pin$", "PWM {0}"),
+    (r"^(ch\d+|r|g|b|c|w)_pin$", "PWM {0}"),
+    (r"^iic_(scl|sda)$", "I2C {0}"),
+    # Catch-alls, so that no pin of an unknown layout is dropped (9 of 24 real dumps had such pins):
+    (r"^iic\w*$", "I2C"),
+    (r"^samp_\w+$", "sampling"),
+    (r"^ctrl_\w+$", "control"),
+    (r"^\w+_pin$", "pin"),
 ]
 #: Secret by name wherever they appear (real dumps: gw_ai.lckey, ble_beaconkey), and by pattern:
 #: anything ending in "key" (lckey, beaconkey, auth_key …) or a password / PSK / token / auth field.
