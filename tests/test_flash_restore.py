@@ -184,3 +184,20 @@ def test_local_key_from_gw_ai_and_no_secret_leaks_without_show_secrets(tmp_path:
     assert all(secret in shown for secret in SECRETS.values())
     human = run_cli("flash", "inspect", str(dump)).stdout
     assert "local key" in human and "gw_ai.lckey" in human and "--show-secrets to reveal" in human
+
+
+def test_firmware_key_beside_the_product_key_and_no_tuyamcu_section_without_an_mcu(tmp_path: Path) -> None:
+    from test_flash_kv import SCHEMA, build
+
+    values = {  # a device with its DP schema but no TuyaMCU (no baud_cfg): a BL0942 plug, say
+        "gw_di": json.dumps(
+            {"id": "bf01", "pk": "keyaaaaaaaaaaaaa", "firmk": "keybbbbbbbbbbbbb", "s_id": "x"}
+        ).encode(),
+        "x": json.dumps(SCHEMA).encode(),
+    }
+    dump, prof = tmp_path / "plug.bin", tmp_path / "plug.yaml"
+    dump.write_bytes(bytes(kve.full_dump(build(values)[1])))
+    r = run_cli("flash", "inspect", str(dump), "--profile", str(prof))
+    assert r.returncode == 0, r.stderr
+    assert "product key  keyaaaaaaaaaaaaa" in r.stdout and "firmware key keybbbbbbbbbbbbb" in r.stdout
+    assert "\ntuyamcu:" not in prof.read_text() and load_profile(prof).dps  # the DP bindings stay

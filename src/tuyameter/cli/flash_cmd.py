@@ -96,6 +96,7 @@ def inspect_report(path: str, image: bytes, st: Store, sm: Summary, show: bool) 
         "pins": {str(k): v for k, v in sorted(sm.pins.items())},
         "device_id": sm.device_id,
         "product_key": sm.product_key,
+        "firmware_key": sm.firmware_key,
         "schema_id": sm.schema_id,
         "firmware": sm.firmware,
         "local_key": secret(sm.local_key),
@@ -142,7 +143,9 @@ def _write_schema_profile(args: argparse.Namespace, sm: Summary) -> str:
     out = Path(args.profile)
     name = args.name or re.sub(r"[^a-z0-9]+", "_", out.stem.lower()).strip("_") or "from_flash"
     data, notes = schema_to_profile(sm.schema, name, load_all_profiles(args.profile_dir), sm.product_key)
-    if sm.baud:
+    if not sm.tuyamcu:
+        data.pop("tuyamcu", None)  # no TuyaMCU in this device: no line settings to write
+    elif sm.baud:
         data["tuyamcu"]["baud"] = sm.baud
     prof = write_profile_file(
         out, data, f"# From the DP schema in {Path(args.file).name} by tuyameter flash inspect.\n"
@@ -167,8 +170,9 @@ def _print_inspect(rep: dict[str, Any], sm: Summary, args: argparse.Namespace) -
         print("  TuyaMCU      no (no baud_cfg)")
     for pin, roles in rep["pins"].items():
         print(f"  pin P{pin:<7} {', '.join(roles)}")
-    for label, key in (("device id", "device_id"), ("product key", "product_key"), ("schema id", "schema_id"),
-                       ("firmware", "firmware"), ("uuid", "uuid"), ("Wi-Fi SSID", "wifi_ssid")):  # fmt: skip
+    for label, key in (("device id", "device_id"), ("product key", "product_key"), ("firmware key", "firmware_key"),
+                       ("schema id", "schema_id"), ("firmware", "firmware"), ("uuid", "uuid"),
+                       ("Wi-Fi SSID", "wifi_ssid")):  # fmt: skip
         if rep[key]:
             print(f"  {label:<12} {rep[key]}")
     hint = "" if args.show_secrets else " (--show-secrets to reveal)"

@@ -93,6 +93,7 @@ class Summary:
     firmware: str | None = None
     local_key: str | None = None
     local_key_source: str | None = None  # "gw_ai.lckey": where it was found
+    firmware_key: str | None = None  # gw_di.firmk where it differs from the product key (pk)
     uuid: str | None = None
     auth_key: str | None = None
     wifi_ssid: str | None = None
@@ -130,6 +131,8 @@ def summarize(store: Store, image: bytes | None = None) -> Summary:
     di = _dict(s.parsed, "gw_di")
     s.device_id = _str(di.get("id"))
     s.product_key = _str(di.get("pk")) or _str(di.get("firmk"))
+    firmk = _str(di.get("firmk"))
+    s.firmware_key = firmk if firmk and firmk != s.product_key else None
     s.schema_id = _str(di.get("s_id"))
     s.firmware = _str(di.get("swv")) or _str(di.get("dev_swv"))
     for holder, name in LOCAL_KEY_FIELDS:
