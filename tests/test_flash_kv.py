@@ -105,7 +105,8 @@ def test_the_highest_generation_wins_where_bk7231tools_keeps_a_stale_copy() -> N
     store = read_store(image)
     assert store.values["baud_cfg"].raw == b'{"baud":9600}'
     assert store.blocks[0].offset == 0x1FD000 and [b.offset for b in store.stale] == [0x1EF000]
-    assert any("older copy of block 0" in p for p in store.problems)
+    # a swap copy is what a healthy store keeps: information, not a problem
+    assert any("older copy of block 0" in n for n in store.notes) and not store.problems
     assert KVStorage.decrypt_and_unpack(image, find=True).read_all_values_parsed()["baud_cfg"] == {"baud": 115200}
 
 
@@ -225,3 +226,16 @@ def test_every_pin_is_kept_even_of_an_unknown_layout() -> None:
     roles = {pin: " / ".join(r) for pin, r in sm.pins.items()}
     assert roles == {6: "pin (k1_pin)", 7: "I2C scl (iic_scl)", 8: "I2C sda (iic_sda)", 9: "sampling (samp_sw)",
                      14: "control (ctrl_pin)", 24: "PWM ch1 (ch1_pin)", 26: "relay 1 (rl1_pin)"}  # fmt: skip
+
+
+def test_json_scalars_keep_their_json_types() -> None:
+    from tuyameter.flash.values import parse_value
+
+    assert [parse_value(v).value for v in (b"123", b"-1.5", b"true", b"false", b"null")] == [
+        123,
+        -1.5,
+        True,
+        False,
+        None,
+    ]
+    assert parse_value(b"eu").kind == "text" and parse_value(b"007").kind == "text"  # not a JSON number

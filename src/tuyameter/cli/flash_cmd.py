@@ -116,6 +116,7 @@ def inspect_report(path: str, image: bytes, st: Store, sm: Summary, show: bool) 
         },
         "lost_values": sorted(n for n, v in st.values.items() if v.raw is None),
         "problems": st.problems,
+        "notes": st.notes,
     }
 
 
@@ -196,6 +197,8 @@ def _print_inspect(rep: dict[str, Any], sm: Summary, args: argparse.Namespace) -
             print(f"  = {n} ({v['kind']}, {v['bytes']} bytes){flag}: {v['value']}")
     for n in rep["lost_values"]:
         print(f"  ! {n}: its data is missing from this file")
+    for note in rep["notes"]:
+        print(f"  · {note}")
     for p in rep["problems"]:
         print(f"  ! {p}")
 

@@ -90,6 +90,8 @@ class Store:
     stale: list[DataBlock] = field(default_factory=list)  # older copies, not used
     values: dict[str, Value] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: information, not problems: the older swap copies every healthy store keeps
+    notes: list[str] = field(default_factory=list)
     protected_offsets: list[int] = field(default_factory=list)
     size: int = 0
 
@@ -234,7 +236,7 @@ def read_store(image: bytes) -> Store:
             "tuyameter does not know"
         )
     for blk in best.stale:
-        best.problems.append(
+        best.notes.append(
             f"0x{blk.offset:06X}: older copy of block {blk.block_id} (generation {blk.generation}, "
             f"newest is {best.blocks[blk.block_id].generation}); ignored"
         )

@@ -19,6 +19,9 @@ class Parsed:
     value: Any
 
 
+_JSON_SCALAR = re.compile(r"-?(0|[1-9]\d{0,17})(\.\d{1,17})?([eE][-+]?\d{1,3})?|true|false|null")
+
+
 class PseudoJsonError(ValueError):
     pass
 
@@ -30,6 +33,8 @@ def parse_value(raw: bytes) -> Parsed:
         return Parsed("binary", raw.hex())
     text = body.decode("ascii")
     stripped = text.strip()
+    if _JSON_SCALAR.fullmatch(stripped):  # a bare number or true/false/null keeps its JSON type
+        return Parsed("json", safejson.loads(stripped))
     if stripped[:1] in ("{", "["):
         try:
             return Parsed("json", safejson.loads(stripped))
