@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,7 +72,7 @@ def test_default_range_and_72k_backup(tmp_path: Path) -> None:
     r = run_cli("flash", "restore-config", "--backup", str(cfg), "--into", str(b), "-o", str(out), "--yes", "--json")
     rep = json.loads(r.stdout)
     assert r.returncode == 0 and rep["range"] == [0x1EE000, 0x200000] and rep["valid"]
-    assert "different device's valid Tuya store" in rep["needs_yes"][0]
+    assert "another device (device id bf00010203 ≠ bf10111213)" in rep["needs_yes"][0]
     assert out.read_bytes()[:0x1EE000] == B[:0x1EE000] and out.read_bytes()[0x1EE000:] == A[0x1EE000:]
     assert set(rep["values"]["removed"]) >= {"v13"} and rep["values"]["changed"] == ["baud_cfg", "gw_di"]
 
@@ -201,3 +202,43 @@ def test_firmware_key_beside_the_product_key_and_no_tuyamcu_section_without_an_m
     assert r.returncode == 0, r.stderr
     assert "product key  keyaaaaaaaaaaaaa" in r.stdout and "firmware key keybbbbbbbbbbbbb" in r.stdout
     assert "\ntuyamcu:" not in prof.read_text() and load_profile(prof).dps  # the DP bindings stay
+
+
+def _dev(module: str, uuid: str, *, key: bytes = bytes(16), pk: str = "z95s7p3z54xbsjnl", gen: int = 0) -> bytes:
+    """A store as real ones: many devices share one device key (all public BK7231T dumps did)."""
+    s = kve.Store(device_key=key)
+    s.put("baud_cfg", b'{"baud":9600}')
+    s.put("user_param_key", json.dumps({"module": module, "tx_pin": 11}).encode())
+    s.put("gw_bi", json.dumps({"uuid": uuid, "auth_key": uuid * 2}).encode())
+    s.put("gw_di", json.dumps({"id": f"bf{uuid}", "pk": pk}).encode())
+    s.put("counter", bytes([gen]) * 40)  # something that differs between two dumps of one device
+    return bytes(kve.full_dump(kve.config_region(s)))
+
+
+@pytest.mark.parametrize(
+    ("backup", "target", "why"),
+    [
+        (_dev("CB2S", "aaaa1111"), _dev("CB2S", "bbbb2222"), "another device (uuid aaaa1111 ≠ bbbb2222)"),
+        (_dev("WB2S", "aaaa1111"), _dev("CB2S", "aaaa1111"), "another chip family (BK7231T → BK7231N)"),
+        (_dev("CB2S", "aaaa1111", pk="bulbbulbbulbbulb"), _dev("CB2S", "aaaa1111"), "another product"),
+    ],
+    ids=["two devices, one device key", "T config into an N image", "a bulb's config into a meter"],
+)
+def test_restore_of_another_device_module_or_chip_needs_yes(
+    tmp_path: Path, backup: bytes, target: bytes, why: str
+) -> None:
+    b, t, out = tmp_path / "b.bin", tmp_path / "t.bin", tmp_path / "o.bin"
+    b.write_bytes(backup)
+    t.write_bytes(target)
+    r = run_cli("flash", "restore-config", "--backup", str(b), "--into", str(t), "-o", str(out), "--json")
+    rep = json.loads(r.stdout)
+    assert r.returncode == 2 and not out.exists() and any(why in n for n in rep["needs_yes"]), rep["needs_yes"]
+
+
+def test_restore_of_the_same_device_needs_no_yes(tmp_path: Path) -> None:
+    b, t, out = tmp_path / "b.bin", tmp_path / "t.bin", tmp_path / "o.bin"
+    b.write_bytes(_dev("CB2S", "aaaa1111", gen=1))
+    t.write_bytes(_dev("CB2S", "aaaa1111", gen=2))
+    r = run_cli("flash", "restore-config", "--backup", str(b), "--into", str(t), "-o", str(out), "--json")
+    rep = json.loads(r.stdout)
+    assert r.returncode == 0 and rep["needs_yes"] == [] and rep["valid"] and out.exists(), rep

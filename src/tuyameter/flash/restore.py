@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from tuyameter.flash.crypto import SECTOR
 from tuyameter.flash.kv import FlashError, Store, read_store
+from tuyameter.flash.summary import Summary, summarize
 
 FLASH_2MB = 0x200000
 KV_START = 0x1EE000
@@ -173,13 +174,35 @@ def _judge(plan: Plan, backup: bytes, target: bytes) -> None:
     if any(c.after.startswith("Tuya KV") for c in changed.values()):
         if src is None:
             plan.notes.append("the backup holds no readable Tuya store")
-        if dst is not None and src is not None and dst.device_key != src.device_key:
-            plan.needs_yes.append("the target holds a different device's valid Tuya store; it is replaced")
+        if dst is not None and src is not None:
+            plan.needs_yes += _other_device(summarize(src, backup), summarize(dst, target))
     if src is not None:
         kv_lo = plan.base + min([src.key_offset, *src.protected_offsets])
         kv_hi = plan.base + src.end
         if plan.start > plan.base + src.key_offset or plan.end < kv_hi:
             plan.notes.append(f"the backup's store spans 0x{kv_lo:06X}–0x{kv_hi:06X}; the range covers only part of it")
+
+
+def _other_device(backup: Summary, target: Summary) -> list[str]:
+    """Why the backup's store is not this device's: another device, module, chip family or product.
+
+    The store's device key says little (many devices share one: all BK7231T stores of the
+    public dumps had the same), so a device is told by its uuid, device id and auth key, and
+    its hardware by module and chip."""
+    out = []
+    for label, a, b in (("uuid", backup.uuid, target.uuid), ("device id", backup.device_id, target.device_id),
+                        ("auth key", backup.auth_key, target.auth_key)):  # fmt: skip
+        if a and b and a != b:
+            which = f"{label} {a} ≠ {b}" if label != "auth key" else "another auth key"
+            out.append(f"the backup is of another device ({which}); the target's store is replaced")
+            break
+    if backup.module and target.module and backup.module != target.module:
+        out.append(f"the backup is from another module ({backup.module} → {target.module})")
+    if backup.chip and target.chip and backup.chip != target.chip:
+        out.append(f"the backup is from another chip family ({backup.chip} → {target.chip}); it may not boot")
+    if backup.product_key and target.product_key and backup.product_key != target.product_key:
+        out.append(f"the backup is of another product ({backup.product_key} → {target.product_key})")
+    return out
 
 
 def apply_restore(plan: Plan, backup: bytes, target: bytes) -> bytes:
