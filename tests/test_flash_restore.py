@@ -242,3 +242,28 @@ def test_restore_of_the_same_device_needs_no_yes(tmp_path: Path) -> None:
     r = run_cli("flash", "restore-config", "--backup", str(b), "--into", str(t), "-o", str(out), "--json")
     rep = json.loads(r.stdout)
     assert r.returncode == 0 and rep["needs_yes"] == [] and rep["valid"] and out.exists(), rep
+
+
+def _store_at_0x1dd000(seed: int) -> bytes:
+    """Some BK7231T layouts: the protected block, key block and 17 data sectors at 0x1DC000–0x1EF000,
+    and other (non-erased) data after them up to the end of the flash."""
+    full = bytearray(_dev("WB2S", f"cafe{seed:04d}", gen=seed))
+    img = bytearray(full)
+    img[0x1DC000:0x1EF000] = full[0x1ED000:0x200000]
+    rnd = bytes((i * 37 + seed) & 0xFF for i in range(0x200000 - 0x1EF000))
+    img[0x1EF000:] = rnd  # whatever else this firmware keeps there
+    return bytes(img)
+
+
+def test_store_at_0x1dd000_is_read_to_its_end_and_restored_by_default(tmp_path: Path) -> None:
+    dump = tmp_path / "t.bin"
+    dump.write_bytes(_store_at_0x1dd000(1))
+    rep = json.loads(run_cli("flash", "inspect", str(dump), "--json").stdout)
+    assert rep["key_block"] == 0x1DD000 and rep["problems"] == [], rep["problems"]  # no bogus sectors after it
+    assert rep["device_id"] == "bfcafe0001"
+    b, out = tmp_path / "b.bin", tmp_path / "o.bin"
+    b.write_bytes(_store_at_0x1dd000(2))
+    r = run_cli("flash", "restore-config", "--backup", str(b), "--into", str(dump), "-o", str(out), "--yes", "--json")
+    plan = json.loads(r.stdout)
+    assert r.returncode == 0 and plan["range"] == [0x1DC000, 0x1EF000] and plan["valid"], plan
+    assert out.read_bytes()[0x1EF000:] == dump.read_bytes()[0x1EF000:]  # the data after the store is untouched

@@ -50,6 +50,12 @@ class TruncatedError(FlashError):
     kind = "truncated"
 
 
+#: A store is a key block and 17 data sectors (0x1EE000–0x200000 on a 2 MB BK7231N: the "72 KB
+#: config"); some BK7231T layouts put the same 72 KB at 0x1DD000, with other data after it.
+STORE_SECTORS = 18
+STORE_SPAN = STORE_SECTORS * SECTOR
+
+
 @dataclass(frozen=True)
 class DataBlock:
     offset: int
@@ -101,6 +107,13 @@ class Store:
         offs = [b.offset for b in self.blocks.values()] + [b.offset for b in self.stale] + [self.key_offset]
         return max(offs) + SECTOR
 
+    @property
+    def extent(self) -> tuple[int, int]:
+        """The sectors the store may use: its protected block (just before the key block, where there
+        is one), the key block and STORE_SECTORS - 1 data sectors after it (within the file)."""
+        start = self.key_offset - SECTOR if self.key_offset - SECTOR in self.protected_offsets else self.key_offset
+        return start, min(self.size or self.key_offset + STORE_SPAN, self.key_offset + STORE_SPAN)
+
 
 def _sum(data: bytes) -> int:
     return sum(data) & 0xFFFFFFFF
@@ -148,8 +161,10 @@ def _is_erased(chunk: bytes) -> bool:
 
 
 def _scan_blocks(image: bytes, start: int, dkey: bytes, problems: list[str]) -> list[DataBlock]:
+    """The data blocks of the store whose first data sector is ``start``: at most STORE_SECTORS - 1
+    sectors, so the scan stops at the store's end (a store at 0x1DD000 is followed by other data)."""
     blocks: list[DataBlock] = []
-    for off in range(start, len(image), SECTOR):
+    for off in range(start, min(len(image), start - SECTOR + STORE_SPAN), SECTOR):
         raw = image[off : off + SECTOR]
         if len(raw) < SECTOR:
             if not _is_erased(raw):

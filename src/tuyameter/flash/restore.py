@@ -134,8 +134,12 @@ def plan_restore(backup: bytes, target: bytes, rng: tuple[int, int] | None = Non
             "(want the same size, or a config-region file that holds a Tuya store)"
         )
     if rng is None:
-        start = base if base else (PROTECTED if len(target) == FLASH_2MB else 0)
-        rng = (start, len(target))
+        if base:
+            rng = (base, len(target))  # a config-region file: all of it
+        elif src_store is not None:
+            rng = src_store.extent  # the backup's store where it is (0x1ED000–0x200000, or 0x1DC000–…)
+        else:
+            rng = (PROTECTED if len(target) == FLASH_2MB else 0, len(target))
     start, end = rng
     if start % SECTOR or end % SECTOR:
         raise RestoreError(
