@@ -144,7 +144,7 @@ def test_decode_cli_from_args_and_stdin() -> None:
     # dp112 = 2319, the seed device's voltage reading
     named = run_cli("decode", "--json", "--profile", "pj1103a", "55AA03070008700200040000090F9F")
     assert json.loads(named.stdout)["dps"] == [
-        {"dp": 112, "type": "value", "value": 2319, "name": "voltage", "scaled": 231.9}
+        {"dp": 112, "type": "value", "value": 2319, "name": "voltage", "scaled": 231.9, "plausible": True}
     ]
     assert run_cli("decode", "nothing here").returncode == 1
 

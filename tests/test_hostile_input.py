@@ -63,3 +63,17 @@ def test_depth_ignores_brackets_inside_strings() -> None:
     assert safejson.nesting_depth(json.dumps({"a": "[[[[{{{{"})) == 1
     assert safejson.nesting_depth('["\\"[[["]') == 1
     assert safejson.loads('{"a": "' + "[" * 100 + '"}') == {"a": "[" * 100}
+
+
+def test_decode_marks_what_the_gateway_would_drop() -> None:
+    from tuyameter.tuyamcu.constants import DPType
+    from tuyameter.tuyamcu.dp import DPRecord
+
+    absurd = m.mcu_report_frame([DPRecord.make(110, DPType.VALUE, 100_000)]).encode().hex()  # PF 1000
+    fine = m.mcu_report_frame([DPRecord.make(110, DPType.VALUE, 80)]).encode().hex()
+    r = run_cli("decode", "--profile", "pj1103a", absurd, fine)
+    assert r.returncode == 0
+    lines = [line for line in r.stdout.splitlines() if "power_factor_a" in line]
+    assert "implausible" in lines[0] and "implausible" not in lines[1]
+    j = [json.loads(x) for x in run_cli("decode", "--profile", "pj1103a", "--json", absurd, fine).stdout.splitlines()]
+    assert [d["dps"][0]["plausible"] for d in j] == [False, True]

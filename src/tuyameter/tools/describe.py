@@ -17,7 +17,8 @@ def record_text(r: DPRecord, profile: Profile | None) -> str:
     if spec is None or spec.type != r.type:
         return base
     v = spec.to_value(r.value)
-    return f"{base} → {spec.name}={v}{' ' + spec.unit if spec.unit else ''}"
+    flag = "" if spec.plausible(v) else " (implausible: the gateway drops it)"
+    return f"{base} → {spec.name}={v}{' ' + spec.unit if spec.unit else ''}{flag}"
 
 
 def describe(msg: m.Message, profile: Profile | None) -> str:
@@ -54,7 +55,8 @@ def frame_json(frame: Frame, direction: m.Direction, msg: m.Message, profile: Pr
             spec = specs.get(r.dp)
             if spec is not None and spec.type == r.type:
                 item["name"] = spec.name
-                item["scaled"] = spec.to_value(r.value)
+                item["scaled"] = scaled = spec.to_value(r.value)
+                item["plausible"] = spec.plausible(scaled)
             dps.append(item)
         out["dps"] = dps
         if getattr(msg, "error", None):
