@@ -16,6 +16,7 @@ from tuyameter.emulator.serve import PtyServer, TcpServer
 from tuyameter.meter import MeterState
 from tuyameter.profiles.loader import find_profile
 from tuyameter.sources.tuyamcu.binding import DPBinding
+from tuyameter.util.limits import PORT_MAX
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,8 +99,8 @@ async def _serve(args: argparse.Namespace) -> int:
     server: PtyServer | TcpServer
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise CliError(f"--tcp needs HOST:PORT with a port of 0..65535, got {args.tcp!r}")
+        if not host or not port.isdigit() or not 0 <= int(port) <= PORT_MAX:
+            raise CliError(f"--tcp needs HOST:PORT with a port of 0..{PORT_MAX}, got {args.tcp!r}")
         server = TcpServer(emu, host.strip("[]"), int(port), args.baud, pace=not args.no_pace)
         try:
             await server.start()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
 from tuyameter.emulator.quirks import parse_quirks
+from tuyameter.util.limits import BAUD_MAX, BAUD_MIN, CLOCK_RATE_MAX
 
 EMULATORS = ("pj1103a",)
 
@@ -41,10 +42,10 @@ def build_emulator(spec: EmulatorSpec) -> Pj1103aEmulator:
         raise ValueError(f"unknown emulator {spec.name!r}; available: {', '.join(EMULATORS)}")
     if not 3 <= spec.report_rate <= 60:
         raise ValueError("report rate must be 3..60 s, as on the device")
-    if not 0 < spec.speed <= 100_000:  # also NaN
-        raise ValueError(f"speed {spec.speed} is not in (0, 100000]")
-    if not 50 <= spec.baud <= 4_000_000:
-        raise ValueError(f"baud {spec.baud} is not in 50..4000000")
+    if not 0 < spec.speed <= CLOCK_RATE_MAX:  # also NaN
+        raise ValueError(f"speed {spec.speed} is not in (0, {CLOCK_RATE_MAX}]")
+    if not BAUD_MIN <= spec.baud <= BAUD_MAX:
+        raise ValueError(f"baud {spec.baud} is not in {BAUD_MIN}..{BAUD_MAX}")
     return Pj1103aEmulator(
         seed=spec.seed,
         report_rate=spec.report_rate,

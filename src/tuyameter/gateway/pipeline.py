@@ -17,6 +17,7 @@ from tuyameter.meter import MeterOptions, MeterState
 from tuyameter.pipeline.events import Batch, MeterUpdate
 from tuyameter.profiles.model import Profile
 from tuyameter.store.base import EnergyRow, Record
+from tuyameter.util.lograte import worth_logging
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class MeterPipeline:
         private = {k: v for k, v in self.meter.values.items() if k not in values}
         for e in self.accountant.update(t, self.meter.values, restarted, self.meter.fresh):
             n = self.accountant.counts.get(e.event.name.lower(), 0)
-            if n & (n - 1) == 0:  # the 1st, 2nd, 4th, 8th … of each kind: a hostile meter cannot flood the log
+            if worth_logging(n):  # of each kind: a hostile meter cannot flood the log
                 log.warning("%s: %s %s (meter counter %.2f kWh, total kept at %.3f kWh; %d so far)",
                             self.id, e.name, e.event.value, e.counter_kwh, e.total_kwh, n)  # fmt: skip
         # The energy names carry the accountant's monotonic totals; the meter's own

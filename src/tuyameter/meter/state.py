@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tuyameter.profiles.model import DPSpec, Profile, Value
+from tuyameter.util.lograte import worth_logging
 
 Reading = tuple[str, Value]
 log = logging.getLogger(__name__)
@@ -40,8 +41,12 @@ class MeterStats:
     lone_zeros_suppressed: int = 0
     late_direction_missing: int = 0
     held_released: int = 0  # held late-direction values released without their direction (link loss)
-    implausible: int = 0  # readings dropped as outside their quantity's range or options
+    #: readings dropped as outside their quantity's range or options, per name
     implausible_by_name: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def implausible(self) -> int:
+        return sum(self.implausible_by_name.values())
 
 
 @dataclass
@@ -108,9 +113,8 @@ class MeterState:
             self.reported[name] = self.values[name] = value
             return
         if not spec.plausible(value):
-            self.stats.implausible += 1
             n = self.stats.implausible_by_name[name] = self.stats.implausible_by_name.get(name, 0) + 1
-            if n & (n - 1) == 0:  # 1st, 2nd, 4th, 8th …: a flood does not flood the log
+            if worth_logging(n):
                 log.warning("%s: implausible %s %r dropped (%d so far)", self.meter_id, name, value, n)
             return
         ch = spec.channel

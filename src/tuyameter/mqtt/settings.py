@@ -76,7 +76,7 @@ def parse_mqtt_url(
     except ValueError:
         refresh = math.nan
     if not 0 < refresh <= 86400:
-        raise MqttSettingsError(f"{url!r}: refresh must be a number of seconds (1..86400)")
+        raise MqttSettingsError(f"{url!r}: refresh must be a number of seconds (more than 0, at most 86400)")
     ca = ca_file or query.get("ca")
     if ca is not None:
         try:

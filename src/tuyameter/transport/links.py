@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import serial
 
+from tuyameter.util.limits import BAUD_MAX, BAUD_MIN, PORT_MAX
+
 
 class LinkError(Exception):
     """The link could not be opened or broke."""
@@ -180,8 +182,8 @@ def register_link_kind(kind: str, opener: LinkOpener, check: Callable[[LinkUrl],
 def check_link_url(lu: LinkUrl) -> None:
     """What can be known wrong about a link URL before opening it (LinkError): at start, not as a
     meter that stays offline for ever."""
-    if lu.baud is not None and not 50 <= lu.baud <= 4_000_000:
-        raise LinkError(f"baud {lu.baud} is not in 50..4000000")
+    if lu.baud is not None and not BAUD_MIN <= lu.baud <= BAUD_MAX:
+        raise LinkError(f"baud {lu.baud} is not in {BAUD_MIN}..{BAUD_MAX}")
     if lu.kind != "serial":
         if lu.kind not in _OPENERS:
             raise LinkError(f"{lu.kind}://{lu.target}: no such link kind here (known: {', '.join(_OPENERS)})")
@@ -193,7 +195,7 @@ def check_link_url(lu: LinkUrl) -> None:
         try:
             port = parts.port
         except ValueError:
-            raise LinkError(f"{lu.target}: the port must be a number 0..65535") from None
+            raise LinkError(f"{lu.target}: the port must be a number 0..{PORT_MAX}") from None
         if not parts.hostname or port is None:
             raise LinkError(f"{lu.target}: needs HOST:PORT")
 

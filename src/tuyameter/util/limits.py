@@ -12,13 +12,17 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+#: the bounds below, for code that checks a value it did not get through these types
+BAUD_MIN, BAUD_MAX = 50, 4_000_000
+CLOCK_RATE_MAX = 100_000
+PORT_MAX = 65535
+
 #: a time in seconds (a duration, a timeout, an interval): finite and more than zero
 Seconds = Annotated[float, Field(gt=0, le=10 * 365 * 86400, allow_inf_nan=False)]
 #: how much faster a clock runs than the wall clock (an emulator's speed)
-ClockRate = Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)]
+ClockRate = Annotated[float, Field(gt=0, le=CLOCK_RATE_MAX, allow_inf_nan=False)]
 Days = Annotated[float, Field(gt=0, le=100 * 366, allow_inf_nan=False)]
-Baud = Annotated[int, Field(ge=50, le=4_000_000)]
-Port = Annotated[int, Field(ge=0, le=65535)]
+Baud = Annotated[int, Field(ge=BAUD_MIN, le=BAUD_MAX)]
 #: a meter id: part of MQTT topics and store keys, so no wildcards, slashes or spaces
 MeterId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MeterCount = Annotated[int, Field(ge=1, le=10_000)]
