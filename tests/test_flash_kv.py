@@ -36,14 +36,9 @@ def meter_values(extra: int = 0, seed: int = 1) -> dict[str, bytes]:
     vals = {
         "baud_cfg": b'{"baud":9600}',
         "gw_bi": json.dumps({"uuid": "f00dfeed12345678", "auth_key": "A" * 32, "ap_ssid": "SmartLife"}).encode(),
-        "gw_di": json.dumps(
-            {
-                "id": "bf0123456789abcdefgh",
-                "pk": "z95s7p3z54xbsjnl",
-                "s_id": "000001xyz",
-                "local_key": "0123456789abcdef",
-            }
-        ).encode(),
+        "gw_di": json.dumps({"id": "bf0123456789abcdefgh", "pk": "z95s7p3z54xbsjnl", "s_id": "000001xyz"}).encode(),
+        # TuyaOS's activation record: "key" is the secKey for HTTP, "lckey" the local key
+        "gw_ai": json.dumps({"key": "5ec0de5ec0de5ec0", "lckey": "0123456789abcdef", "h_url": None}).encode(),
         "000001xyz": json.dumps(SCHEMA).encode(),
         "em_sys_env": b"eu",
         "binary_blob": bytes(rnd.randrange(256) for _ in range(700)),  # six pages
@@ -118,8 +113,10 @@ def test_summary_tuyamcu_keys_schema_and_masking() -> None:
     assert (sm.product_key, sm.local_key, sm.schema_key) == ("z95s7p3z54xbsjnl", "0123456789abcdef", "000001xyz")
     assert sm.schema == SCHEMA
     assert sm.chip == "BK7231N" and sm.chip_source == "firmware strings"
-    masked = redact(sm.parsed["gw_di"].value, show=False)
-    assert masked["local_key"] != "0123456789abcdef" and masked["pk"] == "z95s7p3z54xbsjnl"
+    assert sm.local_key_source == "gw_ai.lckey" and sm.device_id == "bf0123456789abcdefgh" and sm.paired
+    masked = redact(sm.parsed["gw_ai"].value, show=False)
+    assert "0123456789abcdef" not in masked["lckey"] and "5ec0de5ec0de5ec0" not in masked["key"]
+    assert redact(sm.parsed["gw_di"].value, show=False)["pk"] == "z95s7p3z54xbsjnl"
     assert redact(sm.parsed["gw_bi"].value, show=False)["auth_key"].count("*") >= 28
 
 

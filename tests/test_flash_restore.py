@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,10 +21,8 @@ from tuyameter.profiles import load_profile
 def device(key: bytes, baud: bytes, mac: bytes, *, obk: bool = False, n: int = 6) -> bytes:
     s = kve.Store(device_key=key)
     s.put("baud_cfg", b'{"baud":' + baud + b"}")
-    s.put(
-        "gw_di",
-        json.dumps({"id": f"bf{key.hex()[:8]}", "pk": "z95s7p3z54xbsjnl", "local_key": key.hex()[:16]}).encode(),
-    )
+    s.put("gw_di", json.dumps({"id": f"bf{key.hex()[:8]}", "pk": "z95s7p3z54xbsjnl"}).encode())
+    s.put("gw_ai", json.dumps({"key": key.hex()[16:], "lckey": key.hex()[:16]}).encode())
     for i in range(n):
         s.put(f"v{i}", bytes([i]) * (200 * i + 1))
     return bytes(kve.full_dump(kve.config_region(s), mac=mac, obk_config=obk))
@@ -74,7 +73,7 @@ def test_default_range_and_72k_backup(tmp_path: Path) -> None:
     assert r.returncode == 0 and rep["range"] == [0x1EE000, 0x200000] and rep["valid"]
     assert "another device (device id bf00010203 ≠ bf10111213)" in rep["needs_yes"][0]
     assert out.read_bytes()[:0x1EE000] == B[:0x1EE000] and out.read_bytes()[0x1EE000:] == A[0x1EE000:]
-    assert set(rep["values"]["removed"]) >= {"v13"} and rep["values"]["changed"] == ["baud_cfg", "gw_di"]
+    assert set(rep["values"]["removed"]) >= {"v13"} and rep["values"]["changed"] == ["baud_cfg", "gw_ai", "gw_di"]
 
 
 def test_refusals(tmp_path: Path) -> None:
@@ -185,6 +184,51 @@ def test_local_key_from_gw_ai_and_no_secret_leaks_without_show_secrets(tmp_path:
     assert all(secret in shown for secret in SECRETS.values())
     human = run_cli("flash", "inspect", str(dump)).stdout
     assert "local key" in human and "gw_ai.lckey" in human and "--show-secrets to reveal" in human
+
+
+def _inspect(tmp_path: Path, values: dict[str, bytes], *args: str) -> dict[str, Any]:
+    from test_flash_kv import build
+
+    dump = tmp_path / "dump.bin"
+    dump.write_bytes(bytes(kve.full_dump(build(values)[1])))
+    r = run_cli("flash", "inspect", str(dump), "--json", *args)
+    assert r.returncode == 0, r.stderr
+    return cast(dict[str, Any], json.loads(r.stdout))
+
+
+def test_the_sec_key_beside_the_local_key_is_never_reported_as_the_local_key(tmp_path: Path) -> None:
+    """gw_ai.key is TuyaOS's secKey (HTTP); only gw_ai.lckey opens the LAN protocol."""
+    values = {
+        "gw_di": json.dumps({"id": "bf0123456789abcdefgh", "pk": "z95s7p3z54xbsjnl"}).encode(),
+        "gw_ai": json.dumps({"key": "5ec0de5ec0de5ec0", "lckey": "l0ca1l0ca1l0ca1k"}).encode(),
+    }
+    rep = _inspect(tmp_path, values, "--show-secrets")
+    assert (rep["local_key"], rep["local_key_source"], rep["paired"]) == ("l0ca1l0ca1l0ca1k", "gw_ai.lckey", True)
+
+
+def test_an_unpaired_backup_says_so_and_reports_no_key(tmp_path: Path) -> None:
+    """As 13 of 24 public dumps: taken before pairing, so gw_ai's keys and gw_di.id are null."""
+    values = {
+        "gw_bi": json.dumps({"uuid": "f00dfeed12345678", "auth_key": "A" * 32}).encode(),
+        "gw_di": json.dumps({"id": None, "pk": "z95s7p3z54xbsjnl"}).encode(),
+        "gw_ai": json.dumps({"key": None, "lckey": None, "h_url": None}).encode(),
+    }
+    rep = _inspect(tmp_path, values, "--show-secrets")
+    assert rep["local_key"] is None and rep["device_id"] is None and rep["paired"] is False
+    dump = tmp_path / "dump.bin"
+    human = run_cli("flash", "inspect", str(dump)).stdout
+    assert "not paired when this backup was taken" in human
+
+
+def test_local_key_and_device_id_from_a_connect_kit_activation_record(tmp_path: Path) -> None:
+    """Tuya's connect kit / TuyaOpen keep the cloud's activation answer whole, under the uuid."""
+    record = {"devId": "6c0123456789abcdefgh", "secKey": "5ec0de5ec0de5ec0", "localKey": "l0ca1l0ca1l0ca1k",
+              "schemaId": "000001xyz", "stdTimeZone": "+01:00"}  # fmt: skip
+    rep = _inspect(tmp_path, {"f00dfeed12345678": json.dumps(record).encode()}, "--show-secrets")
+    assert rep["local_key"] == "l0ca1l0ca1l0ca1k" and rep["local_key_source"] == "f00dfeed12345678.localKey"
+    assert rep["device_id"] == "6c0123456789abcdefgh" and rep["paired"] is True
+    masked = _inspect(tmp_path, {"f00dfeed12345678": json.dumps(record).encode()}, "--values")
+    assert "l0ca1l0ca1l0ca1k" not in json.dumps(masked) and "5ec0de5ec0de5ec0" not in json.dumps(masked)
 
 
 def test_firmware_key_beside_the_product_key_and_no_tuyamcu_section_without_an_mcu(tmp_path: Path) -> None:

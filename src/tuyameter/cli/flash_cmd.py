@@ -99,6 +99,7 @@ def inspect_report(path: str, image: bytes, st: Store, sm: Summary, show: bool) 
         "firmware_key": sm.firmware_key,
         "schema_id": sm.schema_id,
         "firmware": sm.firmware,
+        "paired": sm.paired,
         "local_key": secret(sm.local_key),
         "local_key_source": sm.local_key_source,
         "uuid": sm.uuid,
@@ -181,6 +182,9 @@ def _print_inspect(rep: dict[str, Any], sm: Summary, args: argparse.Namespace) -
         if rep[key]:
             where = f" (in {rep['local_key_source']})" if key == "local_key" and rep["local_key_source"] else ""
             print(f"  {label:<12} {rep[key]}{where}{hint}")
+    if not rep["paired"]:
+        print("  local key    none: the device was not paired when this backup was taken (no device id,")
+        print("               no gw_ai.lckey); pair it once with the Tuya app, then read its flash again")
     if sm.product_key:
         fits = [p.name for p in load_all_profiles(args.profile_dir) if sm.product_key in p.product_ids]
         if fits:

@@ -37,9 +37,15 @@ KNOWN_SECRETS = frozenset({
 })  # fmt: skip
 _SECRET = re.compile(r"(key|(^|_)(passwd|password|pwd|psk\w*|pin|secret|token|auth\w*))$", re.I)
 _NOT_SECRET = {"pk", "firmk", "user_param_key", "product_key", "productkey", "prod_key", "s_id"}
-#: where firmware generations keep the device's local key (the LAN protocol's key): (value, field)
-LOCAL_KEY_FIELDS = (("gw_di", "local_key"), ("gw_di", "localkey"), ("gw_di", "lk"), ("gw_di", "sec_key"),
-                    ("gw_ai", "lckey"), ("gw_ai", "local_key"), ("gw_ai", "localkey"))  # fmt: skip
+#: Where Tuya firmware keeps the device's local key (the key of the Tuya LAN protocol), checked
+#: against Tuya's SDK headers and 24 public BK7231T/N dumps (docs/flash.md):
+#: - TuyaOS on BK7231T/N (and RTL87x0C): the activation record gw_ai holds "lckey", the SDK's
+#:   local_key ("key used by lan/mqtt"); its "key" beside it is the secKey for HTTP, not the LAN key.
+#:   Both are null until the device is paired; the device id is then gw_di.id.
+#: - Tuya's connect kit / TuyaOpen (Linux and newer SDKs): the cloud's activation answer is stored
+#:   whole, under the uuid, as JSON with devId, secKey and localKey.
+ACTIVATION_RECORD = "gw_ai"
+ACTIVATION_KEYS = ("localKey", "devId")
 
 
 def chip_for_module(module: str) -> str | None:
@@ -101,6 +107,11 @@ class Summary:
     schema_key: str | None = None
     parsed: dict[str, Parsed] = field(default_factory=dict)
 
+    @property
+    def paired(self) -> bool:
+        """Activated by the Tuya app: only then has the device an id and a local key."""
+        return bool(self.device_id or self.local_key)
+
 
 def _dict(parsed: dict[str, Parsed], name: str) -> dict[str, Any]:
     p = parsed.get(name)
@@ -135,10 +146,15 @@ def summarize(store: Store, image: bytes | None = None) -> Summary:
     s.firmware_key = firmk if firmk and firmk != s.product_key else None
     s.schema_id = _str(di.get("s_id"))
     s.firmware = _str(di.get("swv")) or _str(di.get("dev_swv"))
-    for holder, name in LOCAL_KEY_FIELDS:
-        if key := _str(_dict(s.parsed, holder).get(name)):
-            s.local_key, s.local_key_source = key, f"{holder}.{name}"
-            break
+    if key := _str(_dict(s.parsed, ACTIVATION_RECORD).get("lckey")):
+        s.local_key, s.local_key_source = key, f"{ACTIVATION_RECORD}.lckey"
+    else:
+        for name, parsed in s.parsed.items():
+            record = parsed.value
+            if isinstance(record, dict) and all(isinstance(record.get(k), str) for k in ACTIVATION_KEYS):
+                s.local_key, s.local_key_source = record["localKey"], f"{name}.localKey"
+                s.device_id = s.device_id or record["devId"]
+                break
     bi = _dict(s.parsed, "gw_bi")
     s.uuid, s.auth_key = _str(bi.get("uuid")), _str(bi.get("auth_key"))
     s.wifi_ssid = _str(_dict(s.parsed, "gw_wsm").get("ssid"))
