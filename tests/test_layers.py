@@ -12,20 +12,21 @@ ROOT = Path(tuyameter.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "util": set(),
     "tuyamcu": {"util"},
+    "tuyalan": {"util"},
     "store": {"util"},
     "profiles": {"tuyamcu", "util"},
     "pipeline": {"profiles"},
     "meter": {"profiles", "pipeline", "util"},
     "energy": {"profiles", "store", "pipeline"},
     "transport": {"tuyamcu", "util"},
-    "emulator": {"tuyamcu", "transport", "profiles", "util"},
-    "sources": {"pipeline", "profiles", "transport", "tuyamcu", "emulator", "util"},
+    "emulator": {"tuyamcu", "tuyalan", "transport", "profiles", "util"},
+    "sources": {"pipeline", "profiles", "transport", "tuyamcu", "tuyalan", "emulator", "util"},
     "gateway": {"pipeline", "sources", "meter", "energy", "store", "profiles", "util"},
     "mqtt": {"pipeline", "profiles", "tuyamcu", "util"},
     "config": {"gateway", "mqtt", "util", "profiles"},
     "interop": {"profiles", "tuyamcu", "util"},
     "flash": {"interop", "profiles", "tuyamcu", "util"},
-    "tools": {"profiles", "transport", "tuyamcu"},
+    "tools": {"profiles", "transport", "tuyamcu", "tuyalan", "sources"},
 }
 
 

@@ -9,6 +9,7 @@ from tuyameter.cli.options import SECONDS, json_option, last_baud, link_options,
 from tuyameter.pipeline.writes import WriteRefused, validate_write
 from tuyameter.profiles.model import Value
 from tuyameter.sources import SourceOptions, open_source
+from tuyameter.util.redact import redact_url
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,14 +58,17 @@ async def _set(args: argparse.Namespace) -> int:
     async with source:
         if not await source.wait_ready(args.timeout):
             detail = source.diagnostics().get("state_detail")
-            raise DeviceError(f"no TuyaMCU answered on {args.url} ({detail}; try: tuyameter probe {args.url})")
+            where = redact_url(args.url)
+            raise DeviceError(
+                f"the meter did not answer on {source.description} ({detail}; try: tuyameter probe {where})"
+            )
         res = await source.write(args.name, value, timeout=args.timeout)
     if args.json:
         emit_json({"name": args.name, "value": value, "ok": res.ok, "echoed": res.echoed, "error": res.error})
     elif res.ok:
-        print(f"{args.name} = {res.echoed.get(args.name, value)} (confirmed by the MCU)")
+        print(f"{args.name} = {res.echoed.get(args.name, value)} (confirmed by the meter)")
     else:
-        print(f"{args.name}: not applied — {res.error}; the MCU reports {res.echoed or 'nothing'}")
+        print(f"{args.name}: not applied — {res.error}; the meter reports {res.echoed or 'nothing'}")
     return 0 if res.ok else 1
 
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import signal
 
 from tuyameter.cli.common import CliError, run_async
 from tuyameter.cli.options import BAUD, CLOCK_RATE, REPORT_RATE
 from tuyameter.emulator.factory import EMULATORS, EmulatorSpec, build_emulator
+from tuyameter.emulator.lan_serve import LanServer
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
 from tuyameter.emulator.quirks import QUIRKS
 from tuyameter.emulator.serve import PtyServer, TcpServer
+from tuyameter.emulator.stock_module import PUSH_MODES, StockModule
 from tuyameter.meter import MeterState
 from tuyameter.profiles.loader import find_profile
 from tuyameter.sources.tuyamcu.binding import DPBinding
+from tuyameter.tuyalan.constants import VERSIONS
+from tuyameter.tuyalan.discovery import port_for
 from tuyameter.util.limits import PORT_MAX
 
 
@@ -32,6 +37,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")
     where.add_argument("--tcp", metavar="HOST:PORT", help="serve on TCP, like a ser2net bridge (port 0: any free)")
+    where.add_argument(
+        "--lan",
+        metavar="HOST:PORT",
+        help="serve the meter as on stock firmware, over the Tuya LAN protocol (6668 on a device; 0: any free); "
+        "the first line is its tuya:// URL",
+    )
     p.add_argument("--link", metavar="PATH", help="with --pty: also make a stable symlink to the pty at PATH")
     p.add_argument("--baud", type=BAUD, default=9600, help="the MCU's baud rate (default 9600)")
     p.add_argument(
@@ -57,10 +68,55 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="cooperative",
         help="0x02 answer: cooperative (empty; the PJ-1103A) or self (the module drives LED and button)",
     )
+    lan = p.add_argument_group("with --lan")
+    lan.add_argument("--version", dest="lan_version", choices=VERSIONS, default="3.4", help="LAN protocol version")
+    lan.add_argument("--key", help="the 16-character local key (default: a random one)")
+    lan.add_argument("--device-id", help="the device id (default: a random one)")
+    lan.add_argument(
+        "--announce",
+        metavar="HOST:PORT",
+        default="127.0.0.1",
+        help="where discovery datagrams go (default 127.0.0.1 on 6666 for 3.1, 6667 otherwise; 'none': silent)",
+    )
+    lan.add_argument(
+        "--app-port", type=int, metavar="PORT", help="answer the app's discovery requests on this UDP port"
+    )
+    lan.add_argument(
+        "--push",
+        choices=PUSH_MODES,
+        default="settings",
+        help="push measured values unasked (all) or only settings, as stock firmware does (settings)",
+    )
+    lan.add_argument("--device22", action="store_true", help="answer DP_QUERY with 'data unvalid'")
     p.add_argument("--no-pace", action="store_true", help="do not pace output at the line's byte rate")
     p.add_argument("--json", action="store_true", help="print the true values of each report cycle as JSON lines")
     p.add_argument("--quiet", action="store_true", help="print only the endpoint line")
     p.set_defaults(func=cmd_sim)
+
+
+def _host_port(text: str, what: str, default_port: int | None = None) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep and default_port is not None:
+        host, port = text, str(default_port)
+    if not host or not port.isdigit() or not 0 <= int(port) <= PORT_MAX:
+        raise CliError(f"{what} needs HOST:PORT with a port of 0..{PORT_MAX}, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _lan_server(args: argparse.Namespace, emu: Pj1103aEmulator) -> LanServer:
+    host, port = _host_port(args.lan, "--lan")
+    key = args.key or secrets.token_hex(8)
+    if len(key) != 16 or not key.isascii():
+        raise CliError(f"--key needs 16 ASCII characters, got {len(key)}")
+    device_id = args.device_id or "bf" + secrets.token_hex(10)
+    profile = find_profile("pj1103a")
+    module = StockModule(emu, profile, device_id, key.encode(), args.lan_version, push=args.push,
+                         device22=args.device22)  # fmt: skip
+    announce = None
+    if args.announce != "none":
+        announce = _host_port(args.announce, "--announce", port_for(args.lan_version))
+    pk = profile.product_ids[0] if profile.product_ids else ""
+    return LanServer(module, host, port, announce=announce, app_port=args.app_port, product_key=pk)
 
 
 def _truth(emu: Pj1103aEmulator, state: MeterState) -> dict[str, object]:
@@ -96,8 +152,15 @@ async def _serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise CliError(str(e)) from None
     stop = asyncio.Event()
-    server: PtyServer | TcpServer
-    if args.tcp:
+    server: PtyServer | TcpServer | LanServer
+    if args.lan:
+        server = _lan_server(args, emu)
+        try:
+            await server.start()
+        except OSError as e:
+            raise CliError(f"cannot listen on {args.lan}: {e}") from None
+        endpoint = server.url()
+    elif args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) <= PORT_MAX:
             raise CliError(f"--tcp needs HOST:PORT with a port of 0..{PORT_MAX}, got {args.tcp!r}")

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
 from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
+from tuyameter.util.redact import redact_url
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def source_factory(url: str) -> SourceFactory:
     f = _REGISTRY.get(_scheme(url))
     if f is None:
         known = ", ".join(f"{s}://" for s in source_schemes() if s)
-        raise ValueError(f"{url}: no source for this kind of URL (a device path, or {known})")
+        raise ValueError(f"{redact_url(url)}: no source for this kind of URL (a device path, or {known})")
     return f
 
 
@@ -84,5 +85,5 @@ def open_source(url: str, profile: Profile, options: SourceOptions | None = None
 
 
 def _load_builtin() -> None:
-    if not _REGISTRY:
-        import tuyameter.sources.tuyamcu  # noqa: F401  (registers itself)
+    import tuyameter.sources.tuyalan
+    import tuyameter.sources.tuyamcu  # noqa: F401

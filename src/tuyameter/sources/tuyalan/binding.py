@@ -1,0 +1,70 @@
+"""The Tuya LAN binding of a profile: the module passes the MCU's DPs through, as JSON values.
+
+The DP ids and scales are the quantity's ``tuyamcu`` binding; values come as JSON: a
+value DP as an integer, a bool as true/false, an enum as the name of its option (in
+whatever case the firmware's schema uses) and raw data as base64 text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuyameter.pipeline.writes import validate_write
+from tuyameter.profiles.model import Profile, Quantity, Value
+from tuyameter.sources.tuyamcu.binding import BindingStats
+from tuyameter.tuyamcu.constants import DPType
+
+
+class LanBinding:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.stats = BindingStats()
+        self._by_dp = profile.by_dp()
+
+    def measured_dps(self) -> tuple[int, ...]:
+        """What UPDATEDPS asks for: every DP the profile reads that is not a setting."""
+        return tuple(sorted(q.dp for q in self.profile.quantities if q.tuyamcu is not None and not q.writable))
+
+    def readings(self, dps: dict[str, Any]) -> list[tuple[str, Value]]:
+        out: list[tuple[str, Value]] = []
+        for key, raw in dps.items():
+            self.stats.records += 1
+            spec = self._by_dp.get(int(key)) if key.isdigit() else None
+            if spec is None:
+                self.stats.unknown_dps += 1
+                if isinstance(raw, bool | int | float | str):
+                    out.append((f"dp{key}", raw))
+                continue
+            value = _value(spec, raw)
+            if value is None:
+                self.stats.type_mismatches += 1
+            else:
+                out.append((spec.name, value))
+        return out
+
+    def lan_value(self, name: str, value: Value) -> tuple[str, Any]:
+        """(DP key, JSON value) that writes ``value`` to ``name``; WriteRefused when it is not allowed."""
+        spec, raw = validate_write(self.profile, name, value)
+        if spec.type is DPType.BOOL:
+            return str(spec.dp), bool(raw)
+        if spec.type is DPType.ENUM and spec.options:
+            return str(spec.dp), spec.options[raw]
+        return str(spec.dp), raw
+
+    def echoed(self, dps: dict[str, Any]) -> dict[str, Value]:
+        return dict(self.readings(dps))
+
+
+def _value(spec: Quantity, raw: Any) -> Value | None:
+    t = spec.type
+    if t is DPType.BOOL:
+        return raw if isinstance(raw, bool) else None
+    if isinstance(raw, bool):
+        return None
+    if t is DPType.ENUM:
+        if isinstance(raw, str):
+            return next((o for o in spec.options.values() if o.lower() == raw.lower()), raw)
+        return spec.to_value(raw) if isinstance(raw, int) else None
+    if t in (DPType.VALUE, DPType.BITMAP):
+        return spec.to_value(raw) if isinstance(raw, int) else None
+    return raw if isinstance(raw, str) else None

@@ -1,0 +1,298 @@
+"""The Tuya LAN source: one persistent TCP connection to a meter on stock firmware.
+
+connecting (TCP) → handshaking (3.4/3.5 session key, status query) → ready (STATUS
+pushes; UPDATEDPS at the meter's report rate so that measured values come; heartbeats;
+writes confirmed by the device's echo) → down (closed, reset, wrong key: retried with
+backoff, never a reconnect storm). Each STATUS is one :class:`Batch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
+from tuyameter.pipeline.writes import WriteOutcome
+from tuyameter.profiles.model import Profile, Value
+from tuyameter.sources.base import SourceOptions
+from tuyameter.sources.tuyalan.binding import LanBinding
+from tuyameter.sources.tuyalan.target import LanTarget, parse_lan_url
+from tuyameter.tuyalan import events as ev
+from tuyameter.tuyalan.client import ClientConfig, ClientSession
+from tuyameter.util.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+QUEUE = 256
+CONNECT_TIMEOUT = 5.0
+DEFAULT_REFRESH = 10.0
+#: a device that refused us (slot taken, wrong key) is tried again no sooner than this
+REFUSED_BACKOFF = 30.0
+
+SLOT_TAKEN = (
+    "its one local connection may be taken by the Tuya app or another integration "
+    "(LocalTuya, tuya-local), or it refuses local control"
+)
+
+
+class TuyaLanSource:
+    def __init__(self, url: str, profile: Profile, options: SourceOptions | None = None) -> None:
+        self.url, self.profile = url, profile
+        self.options = options or SourceOptions()
+        self.target: LanTarget = parse_lan_url(url)  # ValueError for a bad URL or key
+        self.description = self.target.description
+        self.binding = LanBinding(profile)
+        self._state = SourceState.CONNECTING
+        self.detail = "not started"
+        self._ready = asyncio.Event()
+        self._out: asyncio.Queue[Batch | SourceStatus] = asyncio.Queue(QUEUE)
+        self._task: asyncio.Task[None] | None = None
+        self._session: ClientSession | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._wake = asyncio.Event()
+        self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
+        self.connects = 0
+        self.refusals = 0
+        self.key_failures = 0
+        self.batches_dropped = 0
+        self.frames_in = self.frames_out = self.undecodable = 0
+        self.last_failure: str | None = None
+        self._last_dps: float | None = None
+
+    # -- Source ------------------------------------------------------------------
+
+    @property
+    def state(self) -> SourceState:
+        return self._state
+
+    def clock(self) -> float:
+        return time.time()
+
+    async def __aenter__(self) -> TuyaLanSource:
+        self._task = asyncio.create_task(self._run(), name=f"tuyalan {self.description}")
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def readings(self) -> AsyncIterator[Batch | SourceStatus]:
+        while True:
+            if self._task is not None and self._task.done() and self._out.empty():
+                self._task.result()
+                return
+            get = asyncio.ensure_future(self._out.get())
+            waits: set[asyncio.Future[object]] = {get}  # type: ignore[arg-type]
+            if self._task is not None:
+                waits.add(self._task)  # type: ignore[arg-type]
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if get in done:
+                yield get.result()
+            else:
+                get.cancel()
+
+    async def wait_ready(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def write(self, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome:
+        key, lan_value = self.binding.lan_value(name, value)  # WriteRefused before anything is sent
+        session = self._session
+        if self._state is not SourceState.READY or session is None or not session.ready:
+            return WriteOutcome(name, value, False, f"the meter is not ready ({self._state.value})")
+        loop = asyncio.get_running_loop()
+        wid = session.write({key: lan_value}, loop.time(), timeout)
+        fut: asyncio.Future[ev.WriteResult] = loop.create_future()
+        self._writes[wid] = fut
+        self._flush()
+        self._wake.set()
+        try:
+            res = await asyncio.wait_for(asyncio.shield(fut), timeout + 1.0)
+        except TimeoutError:
+            session.cancel_write(wid)
+            return WriteOutcome(name, value, False, "no answer in time")
+        finally:
+            self._writes.pop(wid, None)
+        return WriteOutcome(name, value, res.ok, res.error, 1, self.binding.echoed(res.echoed))
+
+    def diagnostics(self) -> dict[str, object]:
+        s = self._session
+        age = None
+        if self._last_dps is not None:
+            age = round(asyncio.get_running_loop().time() - self._last_dps, 1)
+        b = self.binding.stats
+        return {
+            "state": self._state.value,
+            "state_detail": self.detail,
+            "protocol": f"tuya-lan {self.target.version}",
+            "frames_in": self.frames_in + (s.stats.frames_in if s else 0),
+            "frames_out": self.frames_out + (s.stats.frames_out if s else 0),
+            "undecodable_frames": self.undecodable + (s.stats.undecodable if s else 0),
+            "garbage_bytes": s.decoder.stats.garbage_bytes if s else 0,
+            "connects": self.connects,
+            "refusals": self.refusals,
+            "key_failures": self.key_failures,
+            "last_failure": self.last_failure,
+            "device22": bool(s and s.device22),
+            "writes_ok": s.stats.writes_ok if s else 0,
+            "writes_failed": s.stats.writes_failed if s else 0,
+            "unknown_dps": b.unknown_dps,
+            "type_mismatches": b.type_mismatches,
+            "batches_dropped": self.batches_dropped,
+            "seconds_since_report": age,
+        }
+
+    # -- the connection loop -----------------------------------------------------------
+
+    def _emit(self, item: Batch | SourceStatus) -> None:
+        if self._out.full():
+            self._out.get_nowait()
+            self.batches_dropped += 1
+        self._out.put_nowait(item)
+
+    def _set_state(self, state: SourceState, detail: str, info: dict[str, object] | None = None) -> None:
+        if state is self._state and detail == self.detail:
+            return
+        self._state, self.detail = state, detail
+        if state is SourceState.READY:
+            self._ready.set()
+        else:
+            self._ready.clear()
+        self._emit(SourceStatus(state, detail, info or {}))
+
+    def _flush(self) -> None:
+        if self._session is not None and self._writer is not None and not self._writer.is_closing():
+            data = self._session.data_to_send()
+            if data:
+                self._writer.write(data)
+
+    async def _run(self) -> None:
+        backoff = Backoff(initial=1.0, maximum=max(self.options.reconnect_max, 1.0))
+        t = self.target
+        while True:
+            self._set_state(SourceState.CONNECTING, f"connecting to {t.host}:{t.port}")
+            failure, ready = await self._connect_once()
+            self.last_failure = failure
+            self._set_state(SourceState.DOWN, failure)
+            if ready:
+                backoff.reset()
+            delay = backoff.next()
+            if "wrong local key" in failure or failure.startswith("the device reset"):
+                delay = max(delay, min(REFUSED_BACKOFF, self.options.reconnect_max * 3))
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> tuple[str, bool]:
+        """One connection, until it fails: (why it ended, whether it was ever ready)."""
+        t, loop = self.target, asyncio.get_running_loop()
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(t.host, t.port), CONNECT_TIMEOUT)
+        except TimeoutError:
+            return f"no answer from {t.host}:{t.port} in {CONNECT_TIMEOUT:g} s", False
+        except ConnectionRefusedError:
+            return f"{t.host}:{t.port} refused the connection (nothing listens there)", False
+        except OSError as e:
+            return f"cannot connect to {t.host}:{t.port}: {e.strerror or e}", False
+        self.connects += 1
+        cfg = ClientConfig(
+            t.device_id, t.key, t.version, heartbeat_interval=self.options.heartbeat_interval,
+            refresh_dps=self.binding.measured_dps(), refresh_interval=DEFAULT_REFRESH,
+        )  # fmt: skip
+        session = self._session = ClientSession(cfg)
+        self._writer = writer
+        self._set_state(SourceState.HANDSHAKING, f"connected to {t.host}:{t.port}; handshaking ({t.version})")
+        session.start(loop.time())
+        self._flush()
+        ever_ready = False
+        read = asyncio.ensure_future(reader.read(65536))
+        try:
+            while True:
+                now = loop.time()
+                deadline = session.next_deadline(now)
+                self._wake.clear()
+                wake = asyncio.ensure_future(self._wake.wait())
+                timeout = None if deadline is None else max(0.0, deadline - now)
+                done, _ = await asyncio.wait({read, wake}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                wake.cancel()
+                now = loop.time()
+                if read in done:
+                    try:
+                        data = read.result()
+                    except (ConnectionError, OSError):
+                        self.refusals += 1
+                        return f"the device reset the connection: {SLOT_TAKEN}", ever_ready
+                    if not data:
+                        if ever_ready:
+                            return "the device closed the connection", True
+                        self.refusals += 1
+                        return f"the device closed the connection during the handshake; {SLOT_TAKEN}", False
+                    session.receive_data(data, now)
+                    read = asyncio.ensure_future(reader.read(65536))
+                session.tick(now)
+                for event in session.events():
+                    if isinstance(event, ev.Failed):
+                        if event.kind == "key":
+                            self.key_failures += 1
+                            return f"wrong local key or protocol version: {event.reason}", ever_ready
+                        return event.reason, ever_ready
+                    ever_ready = self._on_event(event) or ever_ready
+                self._flush()
+        finally:
+            read.cancel()
+            self._fold_stats(session)
+            self._session = self._writer = None
+            for fut in self._writes.values():
+                if not fut.done():
+                    fut.set_result(ev.WriteResult(loop.time(), 0, False, {}, "the connection was lost"))
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    def _on_event(self, e: ev.Event) -> bool:
+        """Handle one session event; True once the connection is ready."""
+        if isinstance(e, ev.Ready):
+            quirk = " (device22)" if e.device22 else ""
+            info: dict[str, object] = {
+                "protocol": "tuya-lan",
+                "protocol_version": e.version,
+                "device_id": self.target.device_id,
+            }
+            self._set_state(SourceState.READY, f"ready ({self.target.description}){quirk}", info)
+            return True
+        if isinstance(e, ev.Dps):
+            readings = self.binding.readings(e.dps)
+            self._adopt_report_rate(readings)
+            self._last_dps = e.time
+            if readings:
+                self._emit(Batch(self.clock(), tuple(readings)))
+        elif isinstance(e, ev.WriteResult):
+            fut = self._writes.get(e.write_id)
+            if fut is not None and not fut.done():
+                fut.set_result(e)
+        elif isinstance(e, ev.Undecodable):
+            log.debug("%s: %s", self.description, e.reason)
+        return False
+
+    def _adopt_report_rate(self, readings: list[tuple[str, Value]]) -> None:
+        """Ask for measured values as often as the meter measures them (its report rate)."""
+        name = self.profile.report_rate
+        s = self._session
+        for n, v in readings:
+            if n == name and s is not None and isinstance(v, int | float) and v > 0:
+                s.config.refresh_interval = float(v)
+
+    def _fold_stats(self, s: ClientSession) -> None:
+        self.frames_in += s.stats.frames_in
+        self.frames_out += s.stats.frames_out
+        self.undecodable += s.stats.undecodable
