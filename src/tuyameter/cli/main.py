@@ -17,12 +17,15 @@ from tuyameter.cli import (
     probe_cmd,
     profile_cmd,
     run_cmd,
+    scan_cmd,
     set_cmd,
     sim_cmd,
 )
 from tuyameter.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, DeviceError, emit_json
 
-COMMANDS = (run_cmd, sim_cmd, probe_cmd, monitor_cmd, decode_cmd, set_cmd, energy_cmd, profile_cmd, flash_cmd)
+COMMANDS = (
+    run_cmd, sim_cmd, probe_cmd, monitor_cmd, decode_cmd, set_cmd, scan_cmd, energy_cmd, profile_cmd, flash_cmd,
+)  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

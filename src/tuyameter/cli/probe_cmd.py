@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from tuyameter.cli.common import emit_json, load_all_profiles, progress
+from tuyameter.cli.common import CliError, emit_json, load_all_profiles, progress
 from tuyameter.cli.options import SECONDS, json_option, link_options, profile_options
+from tuyameter.tools.lan_probe import LanProbeResult, probe_lan
 from tuyameter.tools.probe import BAUDS, ProbeResult, probe
 
 
@@ -14,9 +15,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "probe",
         parents=[link_options(), profile_options(), json_option()],
-        help="find out what is on a TuyaMCU link",
+        help="find out what is on a TuyaMCU link or a tuya:// address",
         description="Try 9600 then 115200 baud, handshake, list product info, protocol version and every DP, "
-        "and say which profile fits.",
+        "and say which profile fits. For tuya://ID@HOST?key_file=… (stock firmware): try the protocol "
+        "versions (or the one given), check the local key, list the DPs, the product key and the profile.",
     )
     p.add_argument("--listen", type=SECONDS, default=2.0, help="seconds to collect DPs after the handshake")
     p.set_defaults(func=cmd_probe)
@@ -73,8 +75,65 @@ def print_human(r: ProbeResult) -> None:
                 print(f"  - {line}")
 
 
+def lan_to_json(r: LanProbeResult) -> dict[str, object]:
+    best = r.matches[0] if r.matches else None
+    return {
+        "target": r.target,
+        "device_id": r.device_id,
+        "answered": r.answered,
+        "protocol": "tuya-lan",
+        "protocol_version": r.version,
+        "key_checked": r.key_checked,
+        "attempts": [a.__dict__ for a in r.attempts],
+        "product_key": r.product_key,
+        "discovery": r.discovery,
+        "dps": dict(sorted(r.dps.items(), key=lambda kv: (len(kv[0]), kv[0]))),
+        "profile": r.profile,
+        "closest_profile": best.profile if best else None,
+        "differences": best.differences() if best else [],
+        "advice": r.advice(),
+    }
+
+
+def print_lan(r: LanProbeResult) -> None:
+    tried = ", ".join(f"{a.version} {a.outcome}" for a in r.attempts)
+    if not r.answered:
+        print(f"No answer from {r.target} (tried: {tried}).")
+        for a in r.attempts:
+            print(f"  {a.version}: {a.detail}")
+        print("Things to check:")
+        for tip in r.advice():
+            print(f"  - {tip}")
+        return
+    print(f"Tuya LAN device at {r.target}")
+    print(f"  protocol version: {r.version} (tried: {tried})")
+    key = "right (the device proved it)" if r.key_checked else "not checked (3.1 answers status in clear)"
+    print(f"  local key:        {key}")
+    print(f"  product key:      {r.product_key or 'not heard (no discovery broadcast from it)'}")
+    print(f"  DPs seen ({len(r.dps)}):")
+    for k, v in sorted(r.dps.items(), key=lambda kv: (len(kv[0]), kv[0])):
+        print(f"    dp{k:<4} {v!r}")
+    if r.profile:
+        print(f"Profile: {r.profile} fits.")
+    else:
+        best = r.matches[0] if r.matches else None
+        print("No shipped profile fits." + (f" Closest: {best.profile}; differences:" if best else ""))
+        for line in best.differences() if best else []:
+            print(f"  - {line}")
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     profiles = load_all_profiles(args.profile_dir)
+    if args.url.startswith("tuya:"):
+        try:
+            lan = asyncio.run(probe_lan(args.url, profiles, listen=args.listen, progress=progress))
+        except ValueError as e:
+            raise CliError(str(e)) from None
+        if args.json:
+            emit_json(lan_to_json(lan))
+        else:
+            print_lan(lan)
+        return 0 if lan.answered else 1
     bauds = tuple(args.baud) if args.baud else BAUDS
     r = asyncio.run(probe(args.url, profiles, bauds=bauds, listen=args.listen, progress=progress))
     if args.json:

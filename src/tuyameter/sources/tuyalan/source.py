@@ -20,6 +20,7 @@ from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
 from tuyameter.sources.tuyalan.binding import LanBinding
+from tuyameter.sources.tuyalan.connection import LanConnection
 from tuyameter.sources.tuyalan.target import LanTarget, parse_lan_url
 from tuyameter.tuyalan import events as ev
 from tuyameter.tuyalan.client import ClientConfig, ClientSession
@@ -28,15 +29,9 @@ from tuyameter.util.backoff import Backoff
 log = logging.getLogger(__name__)
 
 QUEUE = 256
-CONNECT_TIMEOUT = 5.0
 DEFAULT_REFRESH = 10.0
 #: a device that refused us (slot taken, wrong key) is tried again no sooner than this
 REFUSED_BACKOFF = 30.0
-
-SLOT_TAKEN = (
-    "its one local connection may be taken by the Tuya app or another integration "
-    "(LocalTuya, tuya-local), or it refuses local control"
-)
 
 
 class TuyaLanSource:
@@ -52,8 +47,7 @@ class TuyaLanSource:
         self._out: asyncio.Queue[Batch | SourceStatus] = asyncio.Queue(QUEUE)
         self._task: asyncio.Task[None] | None = None
         self._session: ClientSession | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._wake = asyncio.Event()
+        self._conn: LanConnection | None = None
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
         self.connects = 0
         self.refusals = 0
@@ -116,8 +110,8 @@ class TuyaLanSource:
         wid = session.write({key: lan_value}, loop.time(), timeout)
         fut: asyncio.Future[ev.WriteResult] = loop.create_future()
         self._writes[wid] = fut
-        self._flush()
-        self._wake.set()
+        if self._conn is not None:
+            self._conn.flush()
         try:
             res = await asyncio.wait_for(asyncio.shield(fut), timeout + 1.0)
         except TimeoutError:
@@ -172,12 +166,6 @@ class TuyaLanSource:
             self._ready.clear()
         self._emit(SourceStatus(state, detail, info or {}))
 
-    def _flush(self) -> None:
-        if self._session is not None and self._writer is not None and not self._writer.is_closing():
-            data = self._session.data_to_send()
-            if data:
-                self._writer.write(data)
-
     async def _run(self) -> None:
         backoff = Backoff(initial=1.0, maximum=max(self.options.reconnect_max, 1.0))
         t = self.target
@@ -189,75 +177,41 @@ class TuyaLanSource:
             if ready:
                 backoff.reset()
             delay = backoff.next()
-            if "wrong local key" in failure or failure.startswith("the device reset"):
+            if "wrong local key" in failure or "local connection may be taken" in failure:
                 delay = max(delay, min(REFUSED_BACKOFF, self.options.reconnect_max * 3))
             await asyncio.sleep(delay)
 
     async def _connect_once(self) -> tuple[str, bool]:
         """One connection, until it fails: (why it ended, whether it was ever ready)."""
         t, loop = self.target, asyncio.get_running_loop()
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(t.host, t.port), CONNECT_TIMEOUT)
-        except TimeoutError:
-            return f"no answer from {t.host}:{t.port} in {CONNECT_TIMEOUT:g} s", False
-        except ConnectionRefusedError:
-            return f"{t.host}:{t.port} refused the connection (nothing listens there)", False
-        except OSError as e:
-            return f"cannot connect to {t.host}:{t.port}: {e.strerror or e}", False
-        self.connects += 1
         cfg = ClientConfig(
             t.device_id, t.key, t.version, heartbeat_interval=self.options.heartbeat_interval,
             refresh_dps=self.binding.measured_dps(), refresh_interval=DEFAULT_REFRESH,
         )  # fmt: skip
         session = self._session = ClientSession(cfg)
-        self._writer = writer
-        self._set_state(SourceState.HANDSHAKING, f"connected to {t.host}:{t.port}; handshaking ({t.version})")
-        session.start(loop.time())
-        self._flush()
+        conn = self._conn = LanConnection(t, session)
         ever_ready = False
-        read = asyncio.ensure_future(reader.read(65536))
+
+        def connected() -> None:
+            self.connects += 1
+            self._set_state(SourceState.HANDSHAKING, f"connected to {t.host}:{t.port}; handshaking ({t.version})")
+
+        def handle(events: list[ev.Event], now: float) -> None:
+            nonlocal ever_ready
+            for event in events:
+                ever_ready = self._on_event(event) or ever_ready
+
         try:
-            while True:
-                now = loop.time()
-                deadline = session.next_deadline(now)
-                self._wake.clear()
-                wake = asyncio.ensure_future(self._wake.wait())
-                timeout = None if deadline is None else max(0.0, deadline - now)
-                done, _ = await asyncio.wait({read, wake}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                wake.cancel()
-                now = loop.time()
-                if read in done:
-                    try:
-                        data = read.result()
-                    except (ConnectionError, OSError):
-                        self.refusals += 1
-                        return f"the device reset the connection: {SLOT_TAKEN}", ever_ready
-                    if not data:
-                        if ever_ready:
-                            return "the device closed the connection", True
-                        self.refusals += 1
-                        return f"the device closed the connection during the handshake; {SLOT_TAKEN}", False
-                    session.receive_data(data, now)
-                    read = asyncio.ensure_future(reader.read(65536))
-                session.tick(now)
-                for event in session.events():
-                    if isinstance(event, ev.Failed):
-                        if event.kind == "key":
-                            self.key_failures += 1
-                            return f"wrong local key or protocol version: {event.reason}", ever_ready
-                        return event.reason, ever_ready
-                    ever_ready = self._on_event(event) or ever_ready
-                self._flush()
+            reason = await conn.run(handle, connected)
         finally:
-            read.cancel()
             self._fold_stats(session)
-            self._session = self._writer = None
+            self._session = self._conn = None
             for fut in self._writes.values():
                 if not fut.done():
                     fut.set_result(ev.WriteResult(loop.time(), 0, False, {}, "the connection was lost"))
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+        self.refusals += conn.refused
+        self.key_failures += conn.key_failure
+        return reason, ever_ready
 
     def _on_event(self, e: ev.Event) -> bool:
         """Handle one session event; True once the connection is ready."""

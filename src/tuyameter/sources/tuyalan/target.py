@@ -23,6 +23,8 @@ class LanTarget:
     port: int
     version: str
     key: bytes = field(repr=False)
+    #: whether the URL named the version (probe tries them all when it did not)
+    version_given: bool = True
 
     @property
     def description(self) -> str:
@@ -51,7 +53,7 @@ def parse_lan_url(url: str) -> LanTarget:
     version = params.get("version", "3.3")
     if version not in VERSIONS:
         raise ValueError(f"protocol version {version!r} is not one of {', '.join(VERSIONS)}")
-    return LanTarget(device_id, host, port, version, _key(params))
+    return LanTarget(device_id, host, port, version, _key(params), "version" in params)
 
 
 def _key(params: dict[str, str]) -> bytes:
