@@ -42,7 +42,7 @@ def test_good_config(tmp_path: Path) -> None:
         ("meters:\n  - id: a\n    url: x\n    baud: fast\n", 4, "baud"),
         ("meters:\n  - id: a\n    url: x\n  - id: a\n    url: y\n", 4, "used twice"),
         ("meters:\n  - id: a\n    urll: x\n", 3, "unknown key 'urll'"),
-        ("meters:\n  - id: a\n", 2, "missing 'url'"),
+        ("meters:\n  - id: a\n", 2, "give the meter's url or its tuya: section"),
         ("meters: []\n", 1, "non-empty"),
         ("meter:\n  - id: a\n", 1, "unknown key 'meter'"),
         ("meters:\n  - id: 'a b'\n    url: x\n", 2, "may only use"),
@@ -92,4 +92,48 @@ def test_store_section(tmp_path: Path) -> None:
     assert (cfg.db, cfg.keep_days) == ("postgresql://gw@db/tm", 30.0)
     f.write_text("meters:\n  - {id: a, url: x}\nstore:\n  path: x\n")
     with pytest.raises(YamlFileError, match="unknown key 'path'"):
+        load_config(f)
+
+
+def test_a_tuya_section_takes_its_key_from_a_file_or_a_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuyameter.sources.tuyalan.target import parse_lan_url
+
+    (tmp_path / "g.key").write_text("abcdefghijklmnop\n")
+    monkeypatch.setenv("SHED_KEY", "ponmlkjihgfedcba")
+    f = tmp_path / "t.yaml"
+    f.write_text("""meters:
+  - id: garage
+    tuya: {device_id: bf01, host: 192.0.2.20, version: "3.4", key_file: g.key}
+  - id: shed
+    tuya: {device_id: bf02, host: "2001:db8::7", port: 6669, key_env: SHED_KEY}
+""")
+    garage, shed = (parse_lan_url(m.url) for m in load_config(f).meters)
+    assert (garage.host, garage.port, garage.version, garage.key) == ("192.0.2.20", 6668, "3.4", b"abcdefghijklmnop")
+    assert (shed.host, shed.port, shed.version, shed.key) == ("2001:db8::7", 6669, "3.3", b"ponmlkjihgfedcba")
+    assert "abcdefghijklmnop" not in "".join(m.url for m in load_config(f).meters)
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "msg"),
+    [
+        ("{device_id: bf01, host: h, key_file: nokey.key}", 3, "cannot read the local key"),
+        ("{device_id: bf01, host: h, key_env: NO_SUCH_VARIABLE_SET}", 3, "is not set"),
+        ("{device_id: bf01, host: h}", 3, "key_file (a file holding it) or key_env"),
+        ("{device_id: bf01, host: h, key_env: K, version: '3.2'}", 3, "version"),
+    ],
+)
+def test_tuya_section_mistakes_name_file_and_line(tmp_path: Path, section: str, line: int, msg: str) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text(f"meters:\n  - id: garage\n    tuya: {section}\n")
+    with pytest.raises(YamlFileError) as e:
+        load_config(f)
+    assert f"t.yaml:{line}" in str(e.value) and msg in str(e.value)
+
+
+def test_url_and_tuya_section_are_one_or_the_other(tmp_path: Path) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text("meters:\n  - id: a\n    url: /dev/ttyUSB0\n    tuya: {device_id: b, host: h, key_env: K}\n")
+    with pytest.raises(YamlFileError, match="url or its tuya: section"):
         load_config(f)

@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "sources": {"pipeline", "profiles", "transport", "tuyamcu", "tuyalan", "emulator", "util"},
     "gateway": {"pipeline", "sources", "meter", "energy", "store", "profiles", "util"},
     "mqtt": {"pipeline", "profiles", "tuyamcu", "util"},
-    "config": {"gateway", "mqtt", "util", "profiles"},
+    "config": {"gateway", "mqtt", "util", "profiles", "sources"},
     "interop": {"profiles", "tuyamcu", "util"},
     "flash": {"interop", "profiles", "tuyamcu", "util"},
     "tools": {"profiles", "transport", "tuyamcu", "tuyalan", "sources"},

@@ -4,6 +4,7 @@ protocol, tinytuya (an independent client) and our gateway and ``set`` against i
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -95,5 +96,84 @@ def test_a_wrong_key_is_named_and_a_second_client_is_refused(tmp_path: Path) -> 
             wait_until(lambda: len(gw.json_lines()) > n, 15, "the gateway goes on updating")
         finally:
             gw.stop()
+    finally:
+        sim.stop()
+
+
+def test_probe_finds_the_version_checks_the_key_and_names_the_profile() -> None:
+    sim, url = start_sim("--lan", "127.0.0.1:0", "--version", "3.3", "--quiet")  # announces on 127.0.0.1:6667
+    try:
+        no_version = url.replace("&version=3.3", "")
+        r = run_cli("probe", no_version, "--json", timeout=90)
+        rep = json.loads(r.stdout)
+        assert r.returncode == 0 and rep["protocol_version"] == "3.3" and rep["key_checked"], r.stderr
+        assert [a["outcome"] for a in rep["attempts"]] == ["no answer", "no answer", "ready"]
+        assert rep["profile"] == "pj1103a" and rep["product_key"] == "z95s7p3z54xbsjnl"
+        assert {"101", "102", "112", "129", "130"} <= set(rep["dps"])
+        key = parse_qs(urlsplit(url).query)["key"][0]
+        bad = run_cli("probe", url.replace(key, "f" * 16), timeout=60)
+        assert bad.returncode == 1 and "did not accept the local key" in bad.stdout and "f" * 16 not in bad.stdout
+    finally:
+        sim.stop()
+
+
+def test_monitor_shows_both_directions_decoded() -> None:
+    sim, url = lan_sim("3.5")
+    try:
+        r = run_cli("monitor", url, "--json", "--duration", "3")
+        lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+        frames = [x for x in lines if "command" in x]
+        assert {("out", "SESS_KEY_NEG_START"), ("in", "SESS_KEY_NEG_RESP"), ("out", "DP_QUERY_NEW"),
+                ("out", "UPDATEDPS"), ("in", "STATUS")} <= {(x["direction"], x["command"]) for x in frames}  # fmt: skip
+        status = next(x for x in frames if x["command"] == "STATUS")
+        assert "power_a" in status["readings"] and status["body"]["data"]["dps"]
+    finally:
+        sim.stop()
+
+
+def test_scan_lists_an_announcing_meter_and_asks_quiet_35_devices() -> None:
+    sim, url = start_sim("--lan", "127.0.0.1:0", "--version", "3.5", "--quiet",
+                         "--announce", "127.0.0.1:16667", "--app-port", "17000")  # fmt: skip
+    try:
+        r = run_cli("scan", "--json", "--seconds", "1.5", "--port", "16667", "--ask", "127.0.0.1",
+                    "--ask-port", "17000")  # fmt: skip
+        rep = json.loads(r.stdout)
+        dev_id = urlsplit(url).username
+        (found,) = [d for d in rep["devices"] if d["device_id"] == dev_id]
+        assert found["version"] == "3.5" and found["profile"] == "pj1103a" and found["ip"] == "127.0.0.1"
+        passive = run_cli("scan", "--seconds", "6", "--port", "16667")
+        assert dev_id in passive.stdout and "pj1103a" in passive.stdout
+    finally:
+        sim.stop()
+
+
+def test_from_a_flash_backup_to_a_running_gateway_with_no_cloud_account(tmp_path: Path) -> None:
+    """flash inspect --config-snippet writes the key file and the tuya: block; run -c follows the meter."""
+    import kvencode as kve
+    from test_flash_kv import build
+
+    sim, url = lan_sim("3.4")
+    u = urlsplit(url)
+    key = parse_qs(u.query)["key"][0]
+    values = {
+        "gw_di": json.dumps({"id": u.username, "pk": "z95s7p3z54xbsjnl", "lpv": "3.4"}).encode(),
+        "gw_ai": json.dumps({"key": "5ec0de5ec0de5ec0", "lckey": key}).encode(),
+    }
+    (tmp_path / "backup.bin").write_bytes(bytes(kve.full_dump(build(values)[1])))
+    try:
+        r = run_cli("flash", "inspect", str(tmp_path / "backup.bin"), "--config-snippet",
+                    "--key-file", str(tmp_path / "meter.key"))  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert key not in r.stdout and (tmp_path / "meter.key").read_text().strip() == key
+        assert oct((tmp_path / "meter.key").stat().st_mode & 0o777) == "0o600"
+        cfg = tmp_path / "meters.yaml"
+        cfg.write_text(r.stdout.replace("HOST", f"127.0.0.1, port: {u.port}"))
+        gw = Proc("run", "-c", str(cfg), "--json", "--db", str(tmp_path / "g.db"))
+        try:
+            (first, *_) = [x for x in gw.wait_json(2, timeout=30) if "values" in x]
+            assert first["meter"] == "backup" and "power_a" in first["values"]
+        finally:
+            gw.stop()
+        assert key not in "\n".join(gw.out + gw.err)
     finally:
         sim.stop()

@@ -25,6 +25,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ins.add_argument("--profile", metavar="OUT.yaml", help="write a tuyameter profile from the stored DP schema")
     ins.add_argument("--name", help="name of that profile (default: from the file name)")
     ins.add_argument("--profile-dir", action="append", default=[])
+    ins.add_argument(
+        "--config-snippet",
+        action="store_true",
+        help="print the tuya: configuration block for this meter on stock firmware, and write its local key "
+        "into --key-file",
+    )
+    ins.add_argument("--key-file", metavar="PATH", help="where --config-snippet puts the local key (DEVICE_ID.key)")
     ins.set_defaults(func=cmd_inspect)
     rc = ps.add_parser("restore-config", help="copy the Tuya config region of a backup into another image")
     rc.add_argument("--backup", required=True, help="the dump (or 72 KB config file) to take the config from")
@@ -128,6 +135,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     prof_note = None
     if args.profile:
         prof_note = _write_schema_profile(args, sm)
+    if args.config_snippet:
+        print(_config_snippet(args, sm), end="")
+        return 0
     if args.json:
         emit_json(rep | {"profile_written": prof_note})
         return 0
@@ -153,6 +163,33 @@ def _write_schema_profile(args: argparse.Namespace, sm: Summary) -> str:
         out, data, f"# From the DP schema in {Path(args.file).name} by tuyameter flash inspect.\n"
     )
     return f"wrote {out}: profile {prof.name} with {len(prof.dps)} DPs" + "".join(f"\n  - {n}" for n in notes)
+
+
+def _config_snippet(args: argparse.Namespace, sm: Summary) -> str:
+    """The tuya: block of a meter config; the key goes to a file of its own (mode 0600), never into the block."""
+    if not sm.device_id or not sm.local_key:
+        raise CliError("this backup holds no device id and local key: the device was not paired when it was "
+                       "taken; pair it once with the Tuya app, then read its flash again")  # fmt: skip
+    key_file = Path(args.key_file or f"{sm.device_id}.key")
+    if key_file.exists() and key_file.read_text(encoding="utf-8", errors="replace").strip() != sm.local_key:
+        raise CliError(f"{key_file} exists and holds another key; not overwritten (give --key-file)")
+    try:
+        write_atomic(key_file, (sm.local_key + "\n").encode())
+    except OSError as e:
+        raise CliError(f"cannot write the local key to {key_file}: {e}") from None
+    version = sm.lan_version if sm.lan_version in ("3.1", "3.3", "3.4", "3.5") else "3.3"
+    name = re.sub(r"[^a-z0-9_-]+", "_", Path(args.file).stem.lower()).strip("_")[:64] or "meter"
+    profile = next((p.name for p in load_all_profiles(args.profile_dir) if sm.product_key in p.product_ids), None)
+    lines = [
+        f"# {Path(args.file).name}: device {sm.device_id}, product {sm.product_key or '?'}; the local key is in "
+        f"{key_file} (only you should read it). HOST: the meter's address (tuyameter scan).",
+        "meters:",
+        f"  - id: {name}",
+        f'    tuya: {{device_id: {sm.device_id}, host: HOST, version: "{version}", key_file: {key_file}}}',
+    ]
+    if profile:
+        lines.append(f"    profile: {profile}")
+    return "\n".join(lines) + "\n"
 
 
 def _print_inspect(rep: dict[str, Any], sm: Summary, args: argparse.Namespace) -> None:

@@ -4,13 +4,15 @@
 profile_dirs: [~/meter-profiles]     # optional, searched before the shipped profiles
 meters:
   - id: house                        # letters, digits, '-' and '_'
-    url: /dev/ttyUSB0                # or socket://host:port, rfc2217://…, sim://pj1103a
+    url: /dev/ttyUSB0                # or socket://host:port, rfc2217://…, sim://pj1103a, tuya://…
     profile: pj1103a                 # a profile name or a .yaml path
     baud: 9600                       # default: the profile's
     late_direction: [b]              # channels whose direction DP arrives one cycle late
     suppress_lone_zeros: true
     wifi_state: 4                    # default: the profile's
     heartbeat_interval: 10           # seconds, 1..120
+  - id: garage                       # a meter on stock firmware, over Wi-Fi (instead of url:)
+    tuya: {device_id: bf0123456789abcdefghij, host: 192.0.2.20, version: "3.4", key_file: garage.key}
 mqtt: {url: "mqtt://user:pass@127.0.0.1:1883"}   # ca, insecure, client_id, topic_prefix, discovery_prefix
 store: {db: /var/lib/tuyameter/tuyameter.db, keep_days: 90}
 ```
@@ -20,14 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
 from tuyameter.gateway.meter_config import MeterConfig
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
+from tuyameter.sources.tuyalan.target import parse_lan_url
 from tuyameter.util.limits import Baud, ClockRate, Days
-from tuyameter.util.validation import Loc, LocatedError, validate_yaml
+from tuyameter.util.validation import Loc, LocatedError, line_of, validate_yaml
 from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file
 
 
@@ -35,9 +39,35 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class TuyaSection(_Section):
+    """A stock meter on the Tuya LAN; the local key from a file or an environment variable, never inline."""
+
+    device_id: StrictStr
+    host: StrictStr
+    port: int = Field(6668, ge=1, le=65535)
+    version: Literal["3.1", "3.3", "3.4", "3.5"] = "3.3"
+    key_file: StrictStr | None = None
+    key_env: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> TuyaSection:
+        if (self.key_file is None) == (self.key_env is None):
+            raise ValueError("give the local key once: key_file (a file holding it) or key_env (a variable)")
+        return self
+
+    def url(self, base: Path) -> str:
+        if self.key_file is not None:
+            key = f"key_file={quote(str(base / Path(self.key_file).expanduser()), safe='/')}"
+        else:
+            key = f"key_env={quote(self.key_env or '')}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"tuya://{quote(self.device_id)}@{host}:{self.port}?version={self.version}&{key}"
+
+
 class MeterSection(_Section):
     id: StrictStr
-    url: StrictStr
+    url: StrictStr | None = None
+    tuya: TuyaSection | None = None
     profile: StrictStr = "pj1103a"
     baud: Baud | None = None
     late_direction: list[StrictStr] = Field(default_factory=list)
@@ -53,6 +83,12 @@ class MeterSection(_Section):
             raise ValueError(f"id {v!r} may only use letters, digits, '-' and '_' (1..64 of them)")
         return v
 
+    @model_validator(mode="after")
+    def _where(self) -> MeterSection:
+        if (self.url is None) == (self.tuya is None):
+            raise ValueError("give the meter's url or its tuya: section (one of them)")
+        return self
+
     @field_validator("wifi_state")
     @classmethod
     def _wifi(cls, v: int | None) -> int | None:
@@ -67,10 +103,12 @@ class MeterSection(_Section):
             raise ValueError("heartbeat_interval must be 1..120 s")
         return v
 
-    def meter(self) -> MeterConfig:
+    def meter(self, base: Path = Path(".")) -> MeterConfig:
+        url = self.url if self.tuya is None else self.tuya.url(base)
+        assert url is not None
         return MeterConfig(
             id=self.id,
-            url=self.url,
+            url=url,
             profile=self.profile,
             baud=self.baud,
             late_direction=list(self.late_direction),
@@ -153,8 +191,16 @@ def parse_config(data: Any, src: str) -> GatewayConfig:
     if not isinstance(data, LineDict):
         raise YamlFileError(src, None, "the configuration must be a mapping with a 'meters' list")
     cfg: ConfigFile = validate_yaml(ConfigFile, data, src, _what)
+    base = Path(src).parent
+    for i, m in enumerate(cfg.meters):
+        if m.tuya is not None:
+            try:
+                parse_lan_url(m.tuya.url(base))
+            except ValueError as e:
+                line = line_of(data, ("meters", i, "tuya"))
+                raise YamlFileError(src, line, f"meters[{i}].tuya: {e}") from None
     return GatewayConfig(
-        meters=[m.meter() for m in cfg.meters],
+        meters=[m.meter(base) for m in cfg.meters],
         profile_dirs=list(cfg.profile_dirs),
         source=src,
         mqtt=cfg.mqtt.settings() if cfg.mqtt else None,

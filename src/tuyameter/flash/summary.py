@@ -97,6 +97,7 @@ class Summary:
     product_key: str | None = None
     schema_id: str | None = None
     firmware: str | None = None
+    lan_version: str | None = None  # gw_di.lpv: the Tuya LAN protocol version the firmware speaks
     local_key: str | None = None
     local_key_source: str | None = None  # "gw_ai.lckey": where it was found
     firmware_key: str | None = None  # gw_di.firmk where it differs from the product key (pk)
@@ -146,6 +147,7 @@ def summarize(store: Store, image: bytes | None = None) -> Summary:
     s.firmware_key = firmk if firmk and firmk != s.product_key else None
     s.schema_id = _str(di.get("s_id"))
     s.firmware = _str(di.get("swv")) or _str(di.get("dev_swv"))
+    s.lan_version = _str(di.get("lpv"))
     if key := _str(_dict(s.parsed, ACTIVATION_RECORD).get("lckey")):
         s.local_key, s.local_key_source = key, f"{ACTIVATION_RECORD}.lckey"
     else:
