@@ -177,3 +177,12 @@ def test_from_a_flash_backup_to_a_running_gateway_with_no_cloud_account(tmp_path
         assert key not in "\n".join(gw.out + gw.err)
     finally:
         sim.stop()
+
+
+def test_demo_over_the_lan() -> None:
+    r = run_cli("demo", "--lan", "3.5", "--duration", "6", "--json", timeout=60)
+    updates = [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"meter"')]
+    assert {u["meter"] for u in updates} == {"demo1", "demo2"}, r.stderr[-2000:]
+    assert min(sum(u["meter"] == m for u in updates) for m in ("demo1", "demo2")) >= 6  # ~3 a second at ×30
+    diag = [json.loads(x) for x in r.stderr.splitlines() if x.startswith('{"meter"')]
+    assert {d["diagnostics"]["protocol"] for d in diag} == {"tuya-lan 3.5"}

@@ -22,6 +22,7 @@ from tuyameter.cli.options import (
 )
 from tuyameter.config import GatewayConfig, load_config
 from tuyameter.config.model import MqttSection
+from tuyameter.emulator.lan_serve import lan_meters
 from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
 from tuyameter.gateway.console import ConsoleOutput
 from tuyameter.mqtt.output import MqttOutput
@@ -75,6 +76,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--db", default=":memory:", help="SQLite file to keep the demo's history in (default: memory)")
     d.add_argument("--keep-days", type=DAYS, help=argparse.SUPPRESS)
     d.add_argument("--json", action="store_true", help="one JSON line per update on stdout")
+    d.add_argument(
+        "--lan",
+        nargs="?",
+        const="3.4",
+        choices=("3.1", "3.3", "3.4", "3.5"),
+        metavar="VERSION",
+        help="the meters on stock firmware, over the Tuya LAN protocol on loopback (default version 3.4)",
+    )
     _output_options(d, default_every=1.0)
     d.set_defaults(func=cmd_demo)
 
@@ -197,9 +206,20 @@ def demo_config(n: int, speed: float, quirks: list[str]) -> GatewayConfig:
 def cmd_demo(args: argparse.Namespace) -> int:
     cfg = demo_config(args.meters, args.speed, args.quirk)
     if not args.json:
+        how = f" on stock firmware (Tuya LAN {args.lan} on loopback)" if args.lan else ""
         print(
-            f"tuyameter demo: {args.meters} emulated PJ-1103A meter(s), time ×{args.speed:g}. Clamp A is a house, "
-            "clamp B a solar inverter (negative = export). Ctrl-C stops.",
+            f"tuyameter demo: {args.meters} emulated PJ-1103A meter(s){how}, time ×{args.speed:g}. Clamp A is a "
+            "house, clamp B a solar inverter (negative = export). Ctrl-C stops.",
             flush=True,
         )
+    if args.lan:
+        return run_async(_demo_lan(cfg, args), args.duration)
     return run_async(run_gateway(cfg, args), args.duration)
+
+
+async def _demo_lan(cfg: GatewayConfig, args: argparse.Namespace) -> int:
+    """The same meters, each behind an emulated stock module on a loopback TCP port."""
+    async with lan_meters([m.url for m in cfg.meters], args.lan) as urls:
+        for m, url in zip(cfg.meters, urls, strict=True):
+            m.url, m.clock_rate = url, args.speed
+        return await run_gateway(cfg, args)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import struct
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 from tuyameter.emulator.stock_module import StockModule
@@ -114,6 +116,31 @@ class LanServer:
         for t in (self._udp, self._app):
             if t is not None:
                 t.close()
+
+
+@contextlib.asynccontextmanager
+async def lan_meters(sim_urls: list[str], version: str) -> AsyncIterator[list[str]]:
+    """Serve each ``sim://pj1103a?…`` meter behind a stock module on 127.0.0.1; yields their tuya:// URLs."""
+    from tuyameter.emulator.factory import build_emulator, spec_from_params
+    from tuyameter.profiles.loader import find_profile
+    from tuyameter.transport.links import parse_link_url
+
+    profile = find_profile("pj1103a")
+    stop = asyncio.Event()
+    servers, tasks = [], []
+    try:
+        for url in sim_urls:
+            lu = parse_link_url(url)
+            emu = build_emulator(spec_from_params(lu.target, lu.params))
+            dev_id, key = "bf" + secrets.token_hex(10), secrets.token_hex(8).encode()
+            server = LanServer(StockModule(emu, profile, dev_id, key, version), "127.0.0.1", 0)
+            await server.start()
+            servers.append(server)
+            tasks.append(asyncio.ensure_future(server.serve(stop)))
+        yield [s.url() for s in servers]
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _AppRequests(asyncio.DatagramProtocol):

@@ -22,6 +22,7 @@ from tuyameter.sources.base import SourceOptions
 from tuyameter.sources.tuyalan.binding import LanBinding
 from tuyameter.sources.tuyalan.connection import LanConnection
 from tuyameter.sources.tuyalan.target import LanTarget, parse_lan_url
+from tuyameter.sources.tuyamcu.source import scaled_clock
 from tuyameter.tuyalan import events as ev
 from tuyameter.tuyalan.client import ClientConfig, ClientSession
 from tuyameter.util.backoff import Backoff
@@ -56,6 +57,8 @@ class TuyaLanSource:
         self.frames_in = self.frames_out = self.undecodable = 0
         self.last_failure: str | None = None
         self._last_dps: float | None = None
+        #: an emulator's accelerated clock (its --speed), else the wall clock
+        self._clock = scaled_clock(self.options.clock_rate) if self.options.clock_rate else time.time
 
     # -- Source ------------------------------------------------------------------
 
@@ -64,7 +67,7 @@ class TuyaLanSource:
         return self._state
 
     def clock(self) -> float:
-        return time.time()
+        return self._clock()
 
     async def __aenter__(self) -> TuyaLanSource:
         self._task = asyncio.create_task(self._run(), name=f"tuyalan {self.description}")
@@ -244,7 +247,8 @@ class TuyaLanSource:
         s = self._session
         for n, v in readings:
             if n == name and s is not None and isinstance(v, int | float) and v > 0:
-                s.config.refresh_interval = float(v)
+                # in the meter's seconds: an emulator running faster reports faster
+                s.config.refresh_interval = max(0.2, float(v) / (self.options.clock_rate or 1.0))
 
     def _fold_stats(self, s: ClientSession) -> None:
         self.frames_in += s.stats.frames_in
