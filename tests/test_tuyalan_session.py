@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tuyameter.tuyalan import events as ev
 from tuyameter.tuyalan.client import ClientConfig, ClientSession, Phase
@@ -159,3 +161,27 @@ def test_a_device_that_goes_silent_is_given_up(version: str) -> None:
         assert t < 60
     assert p.of(ev.Failed)[0].kind == "timeout" and 25.0 <= t < 26.0
     assert p.client.stats.frames_out >= 3  # heartbeats went out meanwhile; nothing came back
+
+
+@given(
+    junk=st.lists(st.binary(min_size=0, max_size=60), min_size=4, max_size=4),
+    fake_len=st.integers(min_value=0, max_value=2**32 - 1),
+)
+@settings(max_examples=300)
+def test_garbage_and_lying_headers_between_frames_lose_nothing(junk: list[bytes], fake_len: int) -> None:
+    """Junk, and a header in it claiming any length, cost at most a STALL second; no frame is lost."""
+    p = Pair("3.4")
+    lying = b"\x00\x00\x55\xaa" + bytes(8) + fake_len.to_bytes(4, "big")
+    pushes = [{"101": i} for i in range(4)]
+    for i, dps in enumerate(pushes):
+        p.device.push(dps)
+        frame = p.device.data_to_send()
+        p.now += 0.5
+        p.client.receive_data(junk[i] + (lying if i == 1 else b"") + frame, p.now)
+        p.client.tick(p.now)
+        if i == 1:  # the lying header holds the real frame back until it is given up
+            p.now += 1.0
+            p.client.tick(p.now)
+        p.events += p.client.events()
+    got = [e.dps for e in p.of(ev.Dps)][1:]
+    assert got == pushes and p.client.ready

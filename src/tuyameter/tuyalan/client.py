@@ -22,11 +22,11 @@ from typing import Any
 
 from tuyameter.tuyalan import messages as msg
 from tuyameter.tuyalan.codec import Codec, CryptoError, FrameError, Message
-from tuyameter.tuyalan.constants import VERSIONS, Command
+from tuyameter.tuyalan.constants import STALL, VERSIONS, Command
 from tuyameter.tuyalan.crypto import hmac_sha256
 from tuyameter.tuyalan.envelope import negotiation_answer, session_key
 from tuyameter.tuyalan.events import Dps, Event, Failed, Ready, Traffic, Undecodable, WriteResult
-from tuyameter.tuyalan.frame import FrameDecoder
+from tuyameter.tuyalan.frame import FrameDecoder, RawFrame
 
 
 class Phase(Enum):
@@ -98,6 +98,7 @@ class ClientSession:
         self._writes: list[_Write] = []
         self._next_id = 0
         self._started = False
+        self._pending_since: float | None = None
 
     # -- driving ---------------------------------------------------------------
 
@@ -114,7 +115,14 @@ class ClientSession:
         if self.phase is Phase.FAILED:
             return
         self._last_rx = now
-        for raw in self.decoder.feed(data):
+        self._frames(self.decoder.feed(data), now)
+
+    def _frames(self, raws: list[RawFrame], now: float) -> None:
+        if not self.decoder.pending:
+            self._pending_since = None
+        elif raws or self._pending_since is None:  # progress, or a new partial frame: its clock starts now
+            self._pending_since = now
+        for raw in raws:
             self.stats.frames_in += 1
             try:
                 m = self.codec.unpack(raw)
@@ -130,6 +138,9 @@ class ClientSession:
     def tick(self, now: float) -> None:
         if self.phase is Phase.FAILED or not self._started:
             return
+        if self._pending_since is not None and now >= self._pending_since + STALL:
+            self._pending_since = None
+            self._frames(self.decoder.unstick(), now)
         if self._deadline is not None and now >= self._deadline:
             what = "session key negotiation" if self.phase is Phase.NEGOTIATING else "status query"
             why = "a wrong local key or protocol version, or not a Tuya device"
@@ -155,6 +166,8 @@ class ClientSession:
         if self.phase is Phase.FAILED or not self._started:
             return None
         times = [self._last_rx + self.config.silence_limit]
+        if self._pending_since is not None:
+            times.append(self._pending_since + STALL)
         if self._deadline is not None:
             times.append(self._deadline)
         if self.phase is Phase.READY:

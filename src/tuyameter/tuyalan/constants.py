@@ -43,7 +43,9 @@ NO_HEADER = frozenset({
 #: the widely published key of the encrypted discovery broadcasts (md5 of a constant string)
 UDP_KEY = hashlib.md5(b"yGAdlopoPVldABfn").digest()
 #: larger claimed lengths are garbage, not frames (real messages are a few hundred bytes)
-MAX_FRAME = 0x10000
+MAX_FRAME = 8192
+#: bytes of a frame that has not completed for this long are not a frame (TCP delivers a frame at once)
+STALL = 1.0
 DEFAULT_PORT = 6668
 DISCOVERY_PORTS = {"plain": 6666, "encrypted": 6667, "v35": 7000}
 

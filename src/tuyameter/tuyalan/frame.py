@@ -148,6 +148,13 @@ class FrameDecoder:
             del buf[:total]
             self.stats.frames += 1
 
+    def unstick(self) -> list[RawFrame]:
+        """The frame waited for is not coming (a header in garbage claimed a length): skip it, look again."""
+        if not self._buf:
+            return []
+        self._resync()
+        return self.feed(b"")
+
     @property
     def pending(self) -> int:
         return len(self._buf)
