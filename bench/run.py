@@ -172,6 +172,9 @@ def main() -> int:
     from flash import run as bench_flash
 
     ROWS.extend(bench_flash(args.quick))
+    from lan import run as bench_lan
+
+    ROWS.extend(bench_lan(args.quick))
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}\n")
     print("| what | result | conditions |\n|---|---|---|")
     for r in ROWS:

@@ -185,3 +185,17 @@ def test_garbage_and_lying_headers_between_frames_lose_nothing(junk: list[bytes]
         p.events += p.client.events()
     got = [e.dps for e in p.of(ev.Dps)][1:]
     assert got == pushes and p.client.ready
+
+
+def test_the_lan_binding_reads_json_dps_through_the_profile() -> None:
+    from tuyameter.profiles.loader import find_profile
+    from tuyameter.sources.tuyalan.binding import LanBinding
+
+    b = LanBinding(find_profile("pj1103a"))
+    got = dict(b.readings({"101": 5234, "102": "REVERSE", "103": False, "112": True, "113": "x", "250": 7}))
+    assert got == {"power_a": 523.4, "direction_a": "reverse", "unknown_103": False, "dp250": 7}
+    assert (b.stats.type_mismatches, b.stats.unknown_dps) == (2, 1)
+    assert b.lan_value("report_rate", 5) == ("129", 5)
+    assert b.lan_value("calibration_voltage", 1.004) == ("116", 1004)
+    assert b.lan_value("reset_coefficients_a", True) == ("120", True)
+    assert 101 in b.measured_dps() and 129 not in b.measured_dps()

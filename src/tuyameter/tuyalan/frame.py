@@ -8,6 +8,7 @@ GCM tag with the key in use and gives the :class:`Packet` inside.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -168,8 +169,10 @@ class FrameDecoder:
         self._skip(1)
 
 
+_PREFIX = re.compile(re.escape(_P55) + b"|" + re.escape(_P66))
+
+
 def _first_prefix(buf: bytearray) -> int:
-    a, b = buf.find(_P55), buf.find(_P66)
-    if a < 0:
-        return b
-    return a if b < 0 else min(a, b)
+    """Where the first 0x55AA or 0x6699 prefix starts (a search that stops at the first)."""
+    m = _PREFIX.search(buf)
+    return m.start() if m else -1

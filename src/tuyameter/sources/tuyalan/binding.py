@@ -7,6 +7,7 @@ whatever case the firmware's schema uses) and raw data as base64 text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tuyameter.pipeline.writes import validate_write
@@ -20,6 +21,8 @@ class LanBinding:
         self.profile = profile
         self.stats = BindingStats()
         self._by_dp = profile.by_dp()
+        #: DP key → (name, converter), worked out once: this runs for every DP of every report
+        self._conv = {str(dp): (q.name, _converter(q)) for dp, q in self._by_dp.items()}
 
     def measured_dps(self) -> tuple[int, ...]:
         """What UPDATEDPS asks for: every DP the profile reads that is not a setting."""
@@ -27,19 +30,20 @@ class LanBinding:
 
     def readings(self, dps: dict[str, Any]) -> list[tuple[str, Value]]:
         out: list[tuple[str, Value]] = []
+        conv = self._conv
         for key, raw in dps.items():
             self.stats.records += 1
-            spec = self._by_dp.get(int(key)) if key.isdigit() else None
-            if spec is None:
+            c = conv.get(key)
+            if c is None:
                 self.stats.unknown_dps += 1
                 if isinstance(raw, bool | int | float | str):
                     out.append((f"dp{key}", raw))
                 continue
-            value = _value(spec, raw)
+            value = c[1](raw)
             if value is None:
                 self.stats.type_mismatches += 1
             else:
-                out.append((spec.name, value))
+                out.append((c[0], value))
         return out
 
     def lan_value(self, name: str, value: Value) -> tuple[str, Any]:
@@ -55,16 +59,27 @@ class LanBinding:
         return dict(self.readings(dps))
 
 
-def _value(spec: Quantity, raw: Any) -> Value | None:
+def _converter(spec: Quantity) -> Callable[[Any], Value | None]:
+    """JSON value → the quantity's value, or None when the JSON type is not the DP's."""
     t = spec.type
     if t is DPType.BOOL:
-        return raw if isinstance(raw, bool) else None
-    if isinstance(raw, bool):
-        return None
+        return lambda raw: raw if isinstance(raw, bool) else None
     if t is DPType.ENUM:
-        if isinstance(raw, str):
-            return next((o for o in spec.options.values() if o.lower() == raw.lower()), raw)
-        return spec.to_value(raw) if isinstance(raw, int) else None
+        names = {o.lower(): o for o in spec.options.values()}
+
+        def enum(raw: Any) -> Value | None:
+            if isinstance(raw, str):
+                return names.get(raw.lower(), raw)
+            return spec.to_value(raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
+
+        return enum
     if t in (DPType.VALUE, DPType.BITMAP):
-        return spec.to_value(raw) if isinstance(raw, int) else None
-    return raw if isinstance(raw, str) else None
+        scale, digits = spec.scale, spec.decimals
+
+        def number(raw: Any) -> Value | None:
+            if not isinstance(raw, int) or isinstance(raw, bool):
+                return None
+            return raw if scale == 1 else round(raw * scale, digits)
+
+        return number
+    return lambda raw: raw if isinstance(raw, str) else None

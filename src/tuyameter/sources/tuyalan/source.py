@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from types import TracebackType
 
 from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
@@ -35,6 +36,11 @@ DEFAULT_REFRESH = 10.0
 REFUSED_BACKOFF = 30.0
 
 
+@dataclass(frozen=True)
+class _Crash:
+    error: Exception
+
+
 class TuyaLanSource:
     def __init__(self, url: str, profile: Profile, options: SourceOptions | None = None) -> None:
         self.url, self.profile = url, profile
@@ -45,7 +51,7 @@ class TuyaLanSource:
         self._state = SourceState.CONNECTING
         self.detail = "not started"
         self._ready = asyncio.Event()
-        self._out: asyncio.Queue[Batch | SourceStatus] = asyncio.Queue(QUEUE)
+        self._out: asyncio.Queue[Batch | SourceStatus | _Crash] = asyncio.Queue(QUEUE + 1)
         self._task: asyncio.Task[None] | None = None
         self._session: ClientSession | None = None
         self._conn: LanConnection | None = None
@@ -84,18 +90,10 @@ class TuyaLanSource:
 
     async def readings(self) -> AsyncIterator[Batch | SourceStatus]:
         while True:
-            if self._task is not None and self._task.done() and self._out.empty():
-                self._task.result()
-                return
-            get = asyncio.ensure_future(self._out.get())
-            waits: set[asyncio.Future[object]] = {get}  # type: ignore[arg-type]
-            if self._task is not None:
-                waits.add(self._task)  # type: ignore[arg-type]
-            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            if get in done:
-                yield get.result()
-            else:
-                get.cancel()
+            item = await self._out.get()  # one await per item: no task per reading
+            if isinstance(item, _Crash):
+                raise item.error
+            yield item
 
     async def wait_ready(self, timeout: float) -> bool:
         try:
@@ -154,7 +152,7 @@ class TuyaLanSource:
     # -- the connection loop -----------------------------------------------------------
 
     def _emit(self, item: Batch | SourceStatus) -> None:
-        if self._out.full():
+        if self._out.qsize() >= QUEUE:
             self._out.get_nowait()
             self.batches_dropped += 1
         self._out.put_nowait(item)
@@ -170,6 +168,14 @@ class TuyaLanSource:
         self._emit(SourceStatus(state, detail, info or {}))
 
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a crash of the driver surfaces in readings()
+            self._out.put_nowait(_Crash(e))
+
+    async def _loop(self) -> None:
         backoff = Backoff(initial=1.0, maximum=max(self.options.reconnect_max, 1.0))
         t = self.target
         while True:

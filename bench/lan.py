@@ -1,0 +1,82 @@
+"""Tuya LAN: frames/s through the codec per version, and N emulated stock meters (another process)
+followed by one process: our sources alone, our whole gateway, and tinytuya polling as tuya-local does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tuyameter.tuyalan.codec import Codec
+from tuyameter.tuyalan.constants import Command
+from tuyameter.tuyalan.frame import FrameDecoder
+
+HERE = Path(__file__).parent
+KEY = b"0123456789abcdef"
+DPS = {str(dp): 1000 + dp for dp in range(101, 121)}  # a 20-DP STATUS, as the meter's
+
+
+def codec_rate(version: str, n: int) -> float:
+    dev, client = Codec(version, KEY, "device"), Codec(version, KEY, "client")
+    if version in ("3.4", "3.5"):
+        dev.session_key = client.session_key = b"S" * 16
+    stream = b"".join(dev.pack(Command.STATUS, {"protocol": 4, "t": 1, "data": {"dps": DPS}}) for _ in range(n))
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        for raw in FrameDecoder().feed(stream):
+            client.unpack(raw).data  # noqa: B018 — open, verify, decrypt, parse
+        best = max(best, n / (time.perf_counter() - t))
+    return best
+
+
+def follow(n: int, seconds: float) -> dict[str, dict[str, object]]:
+    farm = subprocess.Popen([sys.executable, str(HERE / "lan_farm.py"), str(n), "3.4"], stdout=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    urls: list[str] = []
+    try:
+        assert farm.stdout is not None
+        for line in farm.stdout:
+            if line.strip() == "ready":
+                break
+            urls.append(line.strip())
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(urls))
+        out = {}
+        for kind in ("tinytuya", "sources", "gateway"):
+            r = subprocess.run([sys.executable, str(HERE / "lan_follow.py"), kind, f.name, str(seconds)],
+                               capture_output=True, text=True, timeout=600, check=True)  # fmt: skip
+            out[kind] = json.loads(r.stdout.strip().splitlines()[-1])
+        return out
+    finally:
+        farm.terminate()
+        farm.wait(10)
+
+
+def run(quick: bool) -> list[tuple[str, str, str]]:
+    rows = []
+    n = 5_000 if quick else 50_000
+    for v in ("3.1", "3.3", "3.4", "3.5"):
+        rows.append((f"Tuya LAN {v}: frames opened", f"{codec_rate(v, n):,.0f} frames/s",
+                     f"{n:,} 20-DP STATUS frames: split, verify, decrypt, JSON; best of 3"))  # fmt: skip
+    for meters in (10, 100) if quick else (10, 100, 500):
+        res = follow(meters, 10.0 if quick else 20.0)
+        kinds = (
+            ("tinytuya", "tinytuya polling, a thread each (tuya-local's way)"),
+            ("sources", "our tuya:// sources alone"),
+            ("gateway", "our whole gateway (no store)"),
+        )
+        for kind, what in kinds:
+            r = res[kind]
+            lat = f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms" if r["p50_ms"] is not None else "no samples"
+            per_core = meters / r["cpu"] if r["cpu"] else float("inf")  # type: ignore[operator]
+            rows.append((
+                f"{meters} stock meters (3.4, report 3 s): {what}",
+                f"{r['cpu'] * 100:.1f} % of a core, {per_core:,.0f} meters/core",  # type: ignore[operator]
+                f"{r['updates_per_s']} updates/s, {lat}, RSS {r['rss_mb']} MB, {r['threads']} threads; "
+                "emulators in another process",
+            ))  # fmt: skip
+    return rows
