@@ -9,17 +9,14 @@ backoff, never a reconnect storm). Each STATUS is one :class:`Batch`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from types import TracebackType
 
-from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
+from tuyameter.pipeline.events import Batch, SourceState
 from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
+from tuyameter.sources.running import RunningSource
 from tuyameter.sources.tuyalan.binding import LanBinding
 from tuyameter.sources.tuyalan.connection import LanConnection
 from tuyameter.sources.tuyalan.target import LanTarget, parse_lan_url
@@ -30,77 +27,29 @@ from tuyameter.util.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
-QUEUE = 256
 DEFAULT_REFRESH = 10.0
 #: a device that refused us (slot taken, wrong key) is tried again no sooner than this
 REFUSED_BACKOFF = 30.0
 
 
-@dataclass(frozen=True)
-class _Crash:
-    error: Exception
-
-
-class TuyaLanSource:
+class TuyaLanSource(RunningSource):
     def __init__(self, url: str, profile: Profile, options: SourceOptions | None = None) -> None:
         self.url, self.profile = url, profile
         self.options = options or SourceOptions()
         self.target: LanTarget = parse_lan_url(url)  # ValueError for a bad URL or key
         self.description = self.target.description
         self.binding = LanBinding(profile)
-        self._state = SourceState.CONNECTING
-        self.detail = "not started"
-        self._ready = asyncio.Event()
-        self._out: asyncio.Queue[Batch | SourceStatus | _Crash] = asyncio.Queue(QUEUE + 1)
-        self._task: asyncio.Task[None] | None = None
         self._session: ClientSession | None = None
         self._conn: LanConnection | None = None
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
         self.connects = 0
         self.refusals = 0
         self.key_failures = 0
-        self.batches_dropped = 0
         self.frames_in = self.frames_out = self.undecodable = 0
         self.last_failure: str | None = None
         self._last_dps: float | None = None
         #: an emulator's accelerated clock (its --speed), else the wall clock
-        self._clock = scaled_clock(self.options.clock_rate) if self.options.clock_rate else time.time
-
-    # -- Source ------------------------------------------------------------------
-
-    @property
-    def state(self) -> SourceState:
-        return self._state
-
-    def clock(self) -> float:
-        return self._clock()
-
-    async def __aenter__(self) -> TuyaLanSource:
-        self._task = asyncio.create_task(self._run(), name=f"tuyalan {self.description}")
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def readings(self) -> AsyncIterator[Batch | SourceStatus]:
-        while True:
-            item = await self._out.get()  # one await per item: no task per reading
-            if isinstance(item, _Crash):
-                raise item.error
-            yield item
-
-    async def wait_ready(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        super().__init__(scaled_clock(self.options.clock_rate) if self.options.clock_rate else time.time)
 
     async def write(self, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome:
         key, lan_value = self.binding.lan_value(name, value)  # WriteRefused before anything is sent
@@ -151,31 +100,7 @@ class TuyaLanSource:
 
     # -- the connection loop -----------------------------------------------------------
 
-    def _emit(self, item: Batch | SourceStatus) -> None:
-        if self._out.qsize() >= QUEUE:
-            self._out.get_nowait()
-            self.batches_dropped += 1
-        self._out.put_nowait(item)
-
-    def _set_state(self, state: SourceState, detail: str, info: dict[str, object] | None = None) -> None:
-        if state is self._state and detail == self.detail:
-            return
-        self._state, self.detail = state, detail
-        if state is SourceState.READY:
-            self._ready.set()
-        else:
-            self._ready.clear()
-        self._emit(SourceStatus(state, detail, info or {}))
-
     async def _run(self) -> None:
-        try:
-            await self._loop()
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # a crash of the driver surfaces in readings()
-            self._out.put_nowait(_Crash(e))
-
-    async def _loop(self) -> None:
         backoff = Backoff(initial=1.0, maximum=max(self.options.reconnect_max, 1.0))
         t = self.target
         while True:

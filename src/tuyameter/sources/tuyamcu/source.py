@@ -9,17 +9,16 @@ Report bursts (one DP per frame) are settled into one :class:`Batch`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from types import TracebackType
+from collections.abc import Callable
 
-from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
+from tuyameter.pipeline.events import Batch, SourceState
 from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
+from tuyameter.sources.running import RunningSource
 from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.transport.links import LinkError, check_link_url, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 
 SETTLE = 0.15  # quiet time that ends a report burst
 MAX_HOLD = 1.0  # longest a burst is held before it goes out anyway
-QUEUE = 256  # batches held for a slow consumer (oldest dropped beyond)
 
 
 def scaled_clock(rate: float) -> Callable[[], float]:
@@ -41,7 +39,7 @@ def scaled_clock(rate: float) -> Callable[[], float]:
     return lambda: t0 + (time.monotonic() - m0) * rate
 
 
-class TuyaMcuSource:
+class TuyaMcuSource(RunningSource):
     def __init__(self, url: str, profile: Profile, options: SourceOptions | None = None) -> None:
         self.url, self.profile = url, profile
         self.options = opts = options or SourceOptions()
@@ -56,11 +54,6 @@ class TuyaMcuSource:
         self.session = Session(
             SessionConfig(wifi_state=wifi, heartbeat_interval=opts.heartbeat_interval), local_time=dt.datetime.now
         )
-        self._state = SourceState.CONNECTING
-        self.detail = "not started"
-        self._ready = asyncio.Event()
-        self._out: asyncio.Queue[Batch | SourceStatus] = asyncio.Queue(QUEUE)
-        self._task: asyncio.Task[None] | None = None
         self._pump: SessionPump | None = None
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
         self._burst: list[tuple[str, Value]] = []
@@ -68,54 +61,9 @@ class TuyaMcuSource:
         self._last_dp = 0.0
         self._last_dp_any: float | None = None
         self._restarted = False
-        self._clock: Callable[[], float] = scaled_clock(opts.clock_rate) if opts.clock_rate else time.time
+        super().__init__(scaled_clock(opts.clock_rate) if opts.clock_rate else time.time)
         self.batches = 0
-        self.batches_dropped = 0
         self.link_opens = 0
-
-    # -- Source --------------------------------------------------------------
-
-    @property
-    def state(self) -> SourceState:
-        return self._state
-
-    def clock(self) -> float:
-        return self._clock()
-
-    async def __aenter__(self) -> TuyaMcuSource:
-        self._task = asyncio.create_task(self._run(), name=f"tuyamcu {self.url}")
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def readings(self) -> AsyncIterator[Batch | SourceStatus]:
-        while True:
-            if self._task is not None and self._task.done() and self._out.empty():
-                self._task.result()  # a crash of the driver surfaces here
-                return
-            get = asyncio.ensure_future(self._out.get())
-            waits: set[asyncio.Future[object]] = {get}  # type: ignore[arg-type]
-            if self._task is not None:
-                waits.add(self._task)  # type: ignore[arg-type]
-            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            if get in done:
-                yield get.result()
-            else:
-                get.cancel()
-
-    async def wait_ready(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
 
     async def write(self, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome:
         """Validate, write, and wait for the MCU's echo; never applied after ``timeout``."""
@@ -176,20 +124,6 @@ class TuyaMcuSource:
     def _wake(self) -> None:
         if self._pump is not None:
             self._pump.wake()
-
-    def _emit(self, item: Batch | SourceStatus) -> None:
-        if self._out.full():
-            self._out.get_nowait()
-            self.batches_dropped += 1
-        self._out.put_nowait(item)
-
-    def _set_state(self, state: SourceState, detail: str, info: dict[str, object] | None = None) -> None:
-        self._state, self.detail = state, detail
-        if state is SourceState.READY:
-            self._ready.set()
-        else:
-            self._ready.clear()
-        self._emit(SourceStatus(state, detail, info or {}))
 
     async def _run(self) -> None:
         backoff = Backoff(initial=0.5, maximum=self.options.reconnect_max)
