@@ -87,6 +87,9 @@ def test_power_cut_with_counter_reset_through_a_pty(tmp_path: Path) -> None:
     gw = Proc("run", path, "--db", str(tmp_path / "c.db"), "--json", "--time-scale", "20")
     try:
         gw.wait_json(12, timeout=30)
+        # cut the power only once A's meter counter shows energy (one 0.01 kWh step), so that a drop shows
+        wait_until(lambda: any(u["values"]["energy_forward_a_meter"] >= 0.01 for u in gw.json_lines()), 60,
+                   "a first 0.01 kWh on A's counter")  # fmt: skip
         sim.p.send_signal(signal.SIGUSR1)  # the power cut
         wait_until(lambda: any("counter reset" in line for line in gw.err), 30, "the reset seen")
         n = len(gw.out)

@@ -199,3 +199,14 @@ def test_the_lan_binding_reads_json_dps_through_the_profile() -> None:
     assert b.lan_value("calibration_voltage", 1.004) == ("116", 1004)
     assert b.lan_value("reset_coefficients_a", True) == ("120", True)
     assert 101 in b.measured_dps() and 129 not in b.measured_dps()
+
+
+def test_the_lan_source_gives_every_link_health_figure_home_assistant_reads() -> None:
+    from tuyameter.mqtt.discovery import DIAGNOSTICS
+    from tuyameter.profiles.loader import find_profile
+    from tuyameter.sources.tuyalan import TuyaLanSource
+
+    src = TuyaLanSource("tuya://bf01@127.0.0.1?key=0123456789abcdef&version=3.4", find_profile("pj1103a"))
+    diag = src.diagnostics()
+    assert {k for k, *_ in DIAGNOSTICS} - {"frames_per_second"} <= set(diag)  # added by the MQTT output
+    assert "0123456789abcdef" not in str(diag) and "key=" not in src.description

@@ -23,12 +23,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         parents=[json_option()],
         help="list Tuya devices on stock firmware that announce themselves on the LAN",
         description="Listen for the UDP announcements of stock Tuya devices (6666 in clear for 3.1, 6667 "
-        "encrypted for 3.3–3.5) and list device id, address, product key, protocol version and the profile "
-        "that fits the product key. Only listens unless --ask is given.",
+        "encrypted for 3.3–3.5, 7000 for 3.5) and list device id, address, product key, protocol version "
+        "and the profile that fits the product key. Only listens unless --ask is given.",
     )
     p.add_argument("--seconds", type=SECONDS, default=12.0, help="how long to listen (devices announce every ~5 s)")
     p.add_argument("--bind", default="0.0.0.0", help="address to listen on (default all)")
-    p.add_argument("--port", type=_port, action="append", help="UDP port to listen on (repeatable; default 6666 6667)")
+    p.add_argument(
+        "--port", type=_port, action="append", help="UDP port to listen on (repeatable; default 6666 6667 7000)"
+    )
     p.add_argument("--ask", metavar="ADDRESS", help="send the app's discovery request (for quiet 3.5 devices) here")
     p.add_argument("--ask-port", type=_port, default=7000, help="its UDP port (default 7000)")
     p.add_argument("--profile-dir", action="append", default=[], metavar="DIR", help="extra profile directory")

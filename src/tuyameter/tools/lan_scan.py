@@ -12,7 +12,8 @@ from typing import Any
 from tuyameter.tuyalan.constants import DISCOVERY_PORTS
 from tuyameter.tuyalan.discovery import app_request, parse_datagram
 
-PORTS = (DISCOVERY_PORTS["plain"], DISCOVERY_PORTS["encrypted"])
+#: 6666 and 6667: devices' broadcasts; 7000: where 3.5 devices and apps talk
+PORTS = (DISCOVERY_PORTS["plain"], DISCOVERY_PORTS["encrypted"], DISCOVERY_PORTS["v35"])
 
 
 @dataclass
@@ -77,6 +78,8 @@ class _Collector(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.res.datagrams += 1
         info = parse_datagram(data)
+        if info is not None and info.get("from") == "app":
+            return  # another app asking (or our own --ask): not a device
         dev_id = info.get("gwId") if info else None
         if info is None or not isinstance(dev_id, str):
             self.res.unreadable += 1

@@ -84,6 +84,9 @@ class TuyaLanSource(RunningSource):
             "frames_in": self.frames_in + (s.stats.frames_in if s else 0),
             "frames_out": self.frames_out + (s.stats.frames_out if s else 0),
             "undecodable_frames": self.undecodable + (s.stats.undecodable if s else 0),
+            # the names Home Assistant's link-health entities read (docs/mqtt.md), for every source:
+            "checksum_errors": self.undecodable + (s.stats.undecodable if s else 0),
+            "mcu_restarts": 0,  # the stock module does not tell
             "garbage_bytes": s.decoder.stats.garbage_bytes if s else 0,
             "connects": self.connects,
             "refusals": self.refusals,
