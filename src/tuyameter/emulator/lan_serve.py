@@ -16,7 +16,10 @@ import struct
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+from tuyameter.emulator.factory import build_emulator, spec_from_params
 from tuyameter.emulator.stock_module import StockModule
+from tuyameter.profiles.loader import find_profile
+from tuyameter.transport.links import parse_link_url
 from tuyameter.tuyalan.device import DeviceSession
 from tuyameter.tuyalan.discovery import announcement, parse_datagram
 
@@ -121,10 +124,6 @@ class LanServer:
 @contextlib.asynccontextmanager
 async def lan_meters(sim_urls: list[str], version: str) -> AsyncIterator[list[str]]:
     """Serve each ``sim://pj1103a?…`` meter behind a stock module on 127.0.0.1; yields their tuya:// URLs."""
-    from tuyameter.emulator.factory import build_emulator, spec_from_params
-    from tuyameter.profiles.loader import find_profile
-    from tuyameter.transport.links import parse_link_url
-
     profile = find_profile("pj1103a")
     stop = asyncio.Event()
     servers, tasks = [], []

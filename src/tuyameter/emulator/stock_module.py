@@ -41,6 +41,7 @@ class StockModule:
         self._by_dp = profile.by_dp()
         self.client: DeviceSession | None = None
         self.clients_refused = 0
+        self._now = 0.0  # the time of the last tick (writes from the LAN are stamped with it)
 
     # -- the LAN side -------------------------------------------------------------
 
@@ -91,8 +92,6 @@ class StockModule:
         return min(m, d) if d is not None else m
 
     # -- internals ------------------------------------------------------------------
-
-    _now = 0.0
 
     def _on_events(self, events: list[ev.Event]) -> None:
         for e in events:
