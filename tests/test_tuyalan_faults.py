@@ -4,8 +4,10 @@ The source says why in words, backs off instead of storming, and energy never go
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import struct
+import time
 from pathlib import Path
 
 from broker import free_port
@@ -17,12 +19,11 @@ from tuyameter.sources.tuyalan import TuyaLanSource
 
 
 def test_a_device_that_resets_every_connection_is_not_stormed() -> None:
-    async def main() -> tuple[int, list[str]]:
-        accepted = 0
+    async def main() -> tuple[list[float], list[str]]:
+        accepted: list[float] = []
 
         async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            nonlocal accepted
-            accepted += 1
+            accepted.append(time.monotonic())
             writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.close()
 
@@ -39,13 +40,17 @@ def test_a_device_that_resets_every_connection_is_not_stormed() -> None:
                         details.append(item.detail)
 
             task = asyncio.ensure_future(watch())
-            await asyncio.sleep(7.0)  # the fault under test is time: how often it tries
+            end = time.monotonic() + 20
+            while len(accepted) < 3 and time.monotonic() < end:  # wait for the condition: three attempts
+                await asyncio.sleep(0.05)
             task.cancel()
         server.close()
         return accepted, details
 
     accepted, details = asyncio.run(main())
-    assert 1 <= accepted <= 3, accepted  # ≥ 3 s apart after a refusal, not a storm
+    assert len(accepted) == 3
+    # after a refusal the next attempt waits ≥ 3 × reconnect_max (here 3 s), not the usual 1 s backoff
+    assert all(b - a >= 2.9 for a, b in itertools.pairwise(accepted)), accepted
     assert details and "local connection may be taken" in details[0]
 
 
