@@ -20,7 +20,7 @@ energy (Wh); the stream keeps a total that
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -144,7 +144,9 @@ class CounterStream:
         self.shown_wh = max(self.shown_wh, candidate)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a number or None: a flat copy (dataclasses.asdict deep-copies, ~40 µs a call,
+        # six calls per update)
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CounterStream:
