@@ -26,7 +26,7 @@ from tuyameter.tuyalan.constants import STALL, VERSIONS, Command
 from tuyameter.tuyalan.crypto import hmac_sha256
 from tuyameter.tuyalan.envelope import negotiation_answer, session_key
 from tuyameter.tuyalan.events import Dps, Event, Failed, Ready, Traffic, Undecodable, WriteResult
-from tuyameter.tuyalan.frame import FrameDecoder, RawFrame
+from tuyameter.tuyalan.frame import FrameDecoder, RawFrame, frames_within
 
 
 class Phase(Enum):
@@ -122,13 +122,20 @@ class ClientSession:
             self._pending_since = None
         elif raws or self._pending_since is None:  # progress, or a new partial frame: its clock starts now
             self._pending_since = now
-        for raw in raws:
-            self.stats.frames_in += 1
+        queue = list(raws)
+        while queue:
+            raw = queue.pop(0)
             try:
                 m = self.codec.unpack(raw)
             except (FrameError, CryptoError) as e:
+                inner = frames_within(raw)
+                if inner:  # garbage that swallowed real frames: those come next
+                    queue[0:0] = inner
+                    continue
+                self.stats.frames_in += 1
                 self._undecodable(str(e), now)
                 continue
+            self.stats.frames_in += 1
             if self.config.trace:
                 self._events.append(Traffic(now, False, m))
             self._handle(m, now)
@@ -206,11 +213,6 @@ class ClientSession:
 
     def cancel_write(self, write_id: int) -> None:
         self._writes = [w for w in self._writes if w.write_id != write_id]
-
-    def refresh(self, now: float) -> None:
-        """Ask the device to push fresh values of the refresh DPs now."""
-        if self.phase is Phase.READY:
-            self._refresh(now)
 
     # -- internals -------------------------------------------------------------
 

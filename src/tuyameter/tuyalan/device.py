@@ -18,7 +18,7 @@ from tuyameter.tuyalan.codec import Codec, CryptoError, FrameError, Message
 from tuyameter.tuyalan.constants import Command
 from tuyameter.tuyalan.crypto import hmac_sha256, same
 from tuyameter.tuyalan.envelope import negotiation_answer, session_key
-from tuyameter.tuyalan.frame import FrameDecoder
+from tuyameter.tuyalan.frame import FrameDecoder, frames_within
 
 
 class DeviceModel(Protocol):
@@ -63,12 +63,16 @@ class DeviceSession:
         self.closed: str | None = None
 
     def receive_data(self, data: bytes) -> None:
-        for raw in self.decoder.feed(data):
+        queue = self.decoder.feed(data)
+        while queue:
+            raw = queue.pop(0)
             self.stats.frames_in += 1
             try:
                 m = self.codec.unpack(raw)
             except (FrameError, CryptoError):
-                self.stats.rejected += 1
+                inner = frames_within(raw)
+                queue[0:0] = inner  # garbage that swallowed real frames: those come next
+                self.stats.rejected += not inner
                 continue
             self._handle(m)
 

@@ -94,6 +94,12 @@ def open_frame(raw: RawFrame, key: bytes | None, *, hmac: bool, has_retcode: boo
     return _with_retcode(raw, signed[_H55.size :], has_retcode)
 
 
+def frames_within(raw: RawFrame) -> list[RawFrame]:
+    """The frames inside one that did not verify: a header in garbage can claim exactly the length
+    that ends on a real frame's suffix, swallowing it. Its bytes from the second on, looked at alone."""
+    return FrameDecoder().feed(raw.data[1:])
+
+
 def _with_retcode(raw: RawFrame, body: bytes, has_retcode: bool) -> Packet:
     if not has_retcode:
         return Packet(raw.seq, raw.cmd, body)
