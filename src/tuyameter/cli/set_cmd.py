@@ -57,7 +57,9 @@ async def _set(args: argparse.Namespace) -> int:
         raise CliError(f"refused: {e}" if isinstance(e, WriteRefused) else str(e)) from None
     async with source:
         if not await source.wait_ready(args.timeout):
-            detail = source.diagnostics().get("state_detail")
+            diag = source.diagnostics()
+            # why the last attempt failed says more than the state of the attempt now under way
+            detail = diag.get("last_failure") or diag.get("state_detail")
             where = redact_url(args.url)
             raise DeviceError(
                 f"the meter did not answer on {source.description} ({detail}; try: tuyameter probe {where})"
