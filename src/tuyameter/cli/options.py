@@ -16,6 +16,7 @@ INTERVAL = arg_type(limits.Interval, "interval")
 METER_COUNT = arg_type(limits.MeterCount, "count")
 REPORT_RATE = arg_type(limits.ReportRate, "report rate")
 MINUTES = arg_type(limits.Minutes, "minutes")
+PORT = arg_type(limits.Port, "port")
 METER_ID = arg_type(limits.MeterId, "meter id (1..64 letters, digits, '-' or '_')")
 
 

@@ -7,6 +7,7 @@ import asyncio
 
 from tuyameter.cli.common import CliError, emit_json, load_all_profiles, progress
 from tuyameter.cli.options import SECONDS, json_option, link_options, profile_options
+from tuyameter.profiles.match import ProfileMatch, best_fit
 from tuyameter.tools.lan_probe import LanProbeResult, probe_lan
 from tuyameter.tools.probe import BAUDS, ProbeResult, probe
 
@@ -24,8 +25,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_probe)
 
 
+def _match_json(matches: list[ProfileMatch]) -> dict[str, object]:
+    """The profile that fits (or the closest one and how it differs), for both kinds of probe."""
+    best = matches[0] if matches else None
+    return {
+        "profile": best_fit(matches),
+        "closest_profile": best.profile if best else None,
+        "differences": best.differences() if best else [],
+    }
+
+
+def _print_match(matches: list[ProfileMatch]) -> None:
+    fit = best_fit(matches)
+    if fit:
+        print(f"Profile: {fit} fits.")
+        return
+    best = matches[0] if matches else None
+    print("No shipped profile fits." + (f" Closest: {best.profile}; differences:" if best else ""))
+    for line in best.differences() if best else []:
+        print(f"  - {line}")
+
+
 def to_json(r: ProbeResult) -> dict[str, object]:
-    best = r.matches[0] if r.matches else None
     return {
         "url": r.url,
         "answered": r.answered,
@@ -39,9 +60,7 @@ def to_json(r: ProbeResult) -> dict[str, object]:
             {"dp": d.dp, "type": d.type.name.lower(), "value": d.value.hex() if isinstance(d.value, bytes) else d.value}
             for d in sorted(r.dps.values(), key=lambda d: d.dp)
         ],
-        "profile": r.profile,
-        "closest_profile": best.profile if best else None,
-        "differences": best.differences() if best else [],
+        **_match_json(r.matches),
         "candidates": [{"profile": m.profile, "fits": m.fits, "score": round(m.score, 3)} for m in r.matches],
         "advice": r.advice(),
     }
@@ -65,18 +84,10 @@ def print_human(r: ProbeResult) -> None:
     for d in sorted(r.dps.values(), key=lambda d: d.dp):
         v = d.value.hex() if isinstance(d.value, bytes) else d.value
         print(f"    dp{d.dp:<4} {d.type.name.lower():<7} {v}")
-    if r.profile:
-        print(f"Profile: {r.profile} fits.")
-    else:
-        best = r.matches[0] if r.matches else None
-        print("No shipped profile fits." + (f" Closest: {best.profile}; differences:" if best else ""))
-        if best:
-            for line in best.differences():
-                print(f"  - {line}")
+    _print_match(r.matches)
 
 
 def lan_to_json(r: LanProbeResult) -> dict[str, object]:
-    best = r.matches[0] if r.matches else None
     return {
         "target": r.target,
         "device_id": r.device_id,
@@ -88,9 +99,7 @@ def lan_to_json(r: LanProbeResult) -> dict[str, object]:
         "product_key": r.product_key,
         "discovery": r.discovery,
         "dps": dict(sorted(r.dps.items(), key=lambda kv: (len(kv[0]), kv[0]))),
-        "profile": r.profile,
-        "closest_profile": best.profile if best else None,
-        "differences": best.differences() if best else [],
+        **_match_json(r.matches),
         "advice": r.advice(),
     }
 
@@ -113,13 +122,7 @@ def print_lan(r: LanProbeResult) -> None:
     print(f"  DPs seen ({len(r.dps)}):")
     for k, v in sorted(r.dps.items(), key=lambda kv: (len(kv[0]), kv[0])):
         print(f"    dp{k:<4} {v!r}")
-    if r.profile:
-        print(f"Profile: {r.profile} fits.")
-    else:
-        best = r.matches[0] if r.matches else None
-        print("No shipped profile fits." + (f" Closest: {best.profile}; differences:" if best else ""))
-        for line in best.differences() if best else []:
-            print(f"  - {line}")
+    _print_match(r.matches)
 
 
 def cmd_probe(args: argparse.Namespace) -> int:

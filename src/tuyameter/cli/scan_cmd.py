@@ -6,15 +6,8 @@ import argparse
 import asyncio
 
 from tuyameter.cli.common import CliError, emit_json, load_all_profiles
-from tuyameter.cli.options import SECONDS, json_option
+from tuyameter.cli.options import PORT, SECONDS, json_option
 from tuyameter.tools.lan_scan import PORTS, Found, scan
-from tuyameter.util.limits import PORT_MAX
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= PORT_MAX:
-        raise argparse.ArgumentTypeError(f"a port is 1..{PORT_MAX}, got {text!r}")
-    return int(text)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,10 +22,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seconds", type=SECONDS, default=12.0, help="how long to listen (devices announce every ~5 s)")
     p.add_argument("--bind", default="0.0.0.0", help="address to listen on (default all)")
     p.add_argument(
-        "--port", type=_port, action="append", help="UDP port to listen on (repeatable; default 6666 6667 7000)"
+        "--port", type=PORT, action="append", help="UDP port to listen on (repeatable; default 6666 6667 7000)"
     )
     p.add_argument("--ask", metavar="ADDRESS", help="send the app's discovery request (for quiet 3.5 devices) here")
-    p.add_argument("--ask-port", type=_port, default=7000, help="its UDP port (default 7000)")
+    p.add_argument("--ask-port", type=PORT, default=7000, help="its UDP port (default 7000)")
     p.add_argument("--profile-dir", action="append", default=[], metavar="DIR", help="extra profile directory")
     p.set_defaults(func=cmd_scan)
 

@@ -9,7 +9,7 @@ import secrets
 import signal
 
 from tuyameter.cli.common import CliError, run_async
-from tuyameter.cli.options import BAUD, CLOCK_RATE, REPORT_RATE
+from tuyameter.cli.options import BAUD, CLOCK_RATE, PORT, REPORT_RATE
 from tuyameter.emulator.factory import EMULATORS, EmulatorSpec, build_emulator
 from tuyameter.emulator.lan_serve import LanServer
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="where discovery datagrams go (default 127.0.0.1 on 6666 for 3.1, 6667 otherwise; 'none': silent)",
     )
     lan.add_argument(
-        "--app-port", type=int, metavar="PORT", help="answer the app's discovery requests on this UDP port"
+        "--app-port", type=PORT, metavar="PORT", help="answer the app's discovery requests on this UDP port"
     )
     lan.add_argument(
         "--push",
@@ -161,10 +161,8 @@ async def _serve(args: argparse.Namespace) -> int:
             raise CliError(f"cannot listen on {args.lan}: {e}") from None
         endpoint = server.url()
     elif args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) <= PORT_MAX:
-            raise CliError(f"--tcp needs HOST:PORT with a port of 0..{PORT_MAX}, got {args.tcp!r}")
-        server = TcpServer(emu, host.strip("[]"), int(port), args.baud, pace=not args.no_pace)
+        host, port = _host_port(args.tcp, "--tcp")
+        server = TcpServer(emu, host, port, args.baud, pace=not args.no_pace)
         try:
             await server.start()
         except OSError as e:

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from tuyameter.gateway.meter_config import MeterConfig
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError, parse_mqtt_url
 from tuyameter.sources.tuyalan.target import parse_lan_url
-from tuyameter.util.limits import Baud, ClockRate, Days
+from tuyameter.util.limits import Baud, ClockRate, Days, Port
 from tuyameter.util.validation import Loc, LocatedError, line_of, validate_yaml
 from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file
 
@@ -44,7 +44,7 @@ class TuyaSection(_Section):
 
     device_id: StrictStr
     host: StrictStr
-    port: int = Field(6668, ge=1, le=65535)
+    port: Port = 6668
     version: Literal["3.1", "3.3", "3.4", "3.5"] = "3.3"
     key_file: StrictStr | None = None
     key_env: StrictStr | None = None

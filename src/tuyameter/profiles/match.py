@@ -49,6 +49,11 @@ def match_profile(profile: Profile, seen: dict[int, DPType], product_id: str | N
     return res
 
 
+def best_fit(matches: list[ProfileMatch]) -> str | None:
+    """The first of ranked matches when it fits, else None."""
+    return matches[0].profile if matches and matches[0].fits else None
+
+
 def rank_profiles(
     profiles: list[Profile], seen: dict[int, DPType], product_id: str | None = None
 ) -> list[ProfileMatch]:

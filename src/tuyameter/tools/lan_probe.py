@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuyameter.profiles.match import ProfileMatch, rank_profiles
+from tuyameter.profiles.match import ProfileMatch, best_fit, rank_profiles
 from tuyameter.profiles.model import Profile
 from tuyameter.sources.tuyalan.connection import LanConnection
 from tuyameter.sources.tuyalan.target import LanTarget, parse_lan_url
@@ -51,7 +51,7 @@ class LanProbeResult:
 
     @property
     def profile(self) -> str | None:
-        return self.matches[0].profile if self.matches and self.matches[0].fits else None
+        return best_fit(self.matches)
 
     def advice(self) -> list[str]:
         if self.answered:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tuyameter.profiles.match import ProfileMatch, rank_profiles
+from tuyameter.profiles.match import ProfileMatch, best_fit, rank_profiles
 from tuyameter.profiles.model import Profile
 from tuyameter.transport.links import LinkError, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
@@ -53,7 +53,7 @@ class ProbeResult:
 
     @property
     def profile(self) -> str | None:
-        return self.matches[0].profile if self.matches and self.matches[0].fits else None
+        return best_fit(self.matches)
 
     def advice(self) -> list[str]:
         if self.answered:

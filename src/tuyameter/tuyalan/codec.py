@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tuyameter.tuyalan.constants import Command
+from tuyameter.tuyalan.constants import command_name
 from tuyameter.tuyalan.crypto import CryptoError
 from tuyameter.tuyalan.envelope import seal, unseal
 from tuyameter.tuyalan.frame import FrameError, Packet, RawFrame, encode_55aa, encode_6699, open_frame
@@ -33,10 +33,7 @@ class Message:
 
     @property
     def command(self) -> str:
-        try:
-            return Command(self.cmd).name
-        except ValueError:
-            return f"0x{self.cmd:02X}"
+        return command_name(self.cmd)
 
 
 class Codec:

@@ -28,6 +28,8 @@ MeterId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MeterCount = Annotated[int, Field(ge=1, le=10_000)]
 ReportRate = Annotated[int, Field(ge=3, le=60)]  # DP 129 on a PJ-1103A
 Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 1440)]
+#: a TCP or UDP port to listen on or send to
+Port = Annotated[int, Field(ge=1, le=PORT_MAX)]
 #: a non-negative interval (0: no limit)
 Interval = Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False)]
 

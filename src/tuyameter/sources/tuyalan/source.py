@@ -45,7 +45,8 @@ class TuyaLanSource(RunningSource):
         self.connects = 0
         self.refusals = 0
         self.key_failures = 0
-        self.frames_in = self.frames_out = self.undecodable = 0
+        #: counts of connections that ended (the current one's are in its session)
+        self.frames_in = self.frames_out = self.undecodable = self.writes_ok = self.writes_failed = 0
         self.last_failure: str | None = None
         self._last_dps: float | None = None
         #: an emulator's accelerated clock (its --speed), else the wall clock
@@ -77,15 +78,16 @@ class TuyaLanSource(RunningSource):
         if self._last_dps is not None:
             age = round(asyncio.get_running_loop().time() - self._last_dps, 1)
         b = self.binding.stats
+        undecodable = self.undecodable + (s.stats.undecodable if s else 0)
         return {
             "state": self._state.value,
             "state_detail": self.detail,
             "protocol": f"tuya-lan {self.target.version}",
             "frames_in": self.frames_in + (s.stats.frames_in if s else 0),
             "frames_out": self.frames_out + (s.stats.frames_out if s else 0),
-            "undecodable_frames": self.undecodable + (s.stats.undecodable if s else 0),
+            "undecodable_frames": undecodable,
             # the names Home Assistant's link-health entities read (docs/mqtt.md), for every source:
-            "checksum_errors": self.undecodable + (s.stats.undecodable if s else 0),
+            "checksum_errors": undecodable,
             "mcu_restarts": 0,  # the stock module does not tell
             "garbage_bytes": s.decoder.stats.garbage_bytes if s else 0,
             "connects": self.connects,
@@ -93,8 +95,8 @@ class TuyaLanSource(RunningSource):
             "key_failures": self.key_failures,
             "last_failure": self.last_failure,
             "device22": bool(s and s.device22),
-            "writes_ok": s.stats.writes_ok if s else 0,
-            "writes_failed": s.stats.writes_failed if s else 0,
+            "writes_ok": self.writes_ok + (s.stats.writes_ok if s else 0),
+            "writes_failed": self.writes_failed + (s.stats.writes_failed if s else 0),
             "unknown_dps": b.unknown_dps,
             "type_mismatches": b.type_mismatches,
             "batches_dropped": self.batches_dropped,
@@ -108,18 +110,19 @@ class TuyaLanSource(RunningSource):
         t = self.target
         while True:
             self._set_state(SourceState.CONNECTING, f"connecting to {t.host}:{t.port}")
-            failure, ready = await self._connect_once()
+            failure, ready, said_no = await self._connect_once()
             self.last_failure = failure
             self._set_state(SourceState.DOWN, failure)
             if ready:
                 backoff.reset()
             delay = backoff.next()
-            if "wrong local key" in failure or "local connection may be taken" in failure:
+            if said_no:  # refused or a wrong key: asking again soon changes nothing
                 delay = max(delay, min(REFUSED_BACKOFF, self.options.reconnect_max * 3))
             await asyncio.sleep(delay)
 
-    async def _connect_once(self) -> tuple[str, bool]:
-        """One connection, until it fails: (why it ended, whether it was ever ready)."""
+    async def _connect_once(self) -> tuple[str, bool, bool]:
+        """One connection, until it fails: (why it ended, whether it was ever ready, whether the device
+        said no: it hung up before the handshake, or the key was wrong)."""
         t, loop = self.target, asyncio.get_running_loop()
         cfg = ClientConfig(
             t.device_id, t.key, t.version, heartbeat_interval=self.options.heartbeat_interval,
@@ -148,7 +151,7 @@ class TuyaLanSource(RunningSource):
                     fut.set_result(ev.WriteResult(loop.time(), 0, False, {}, "the connection was lost"))
         self.refusals += conn.refused
         self.key_failures += conn.key_failure
-        return reason, ever_ready
+        return reason, ever_ready, conn.refused or conn.key_failure
 
     def _on_event(self, e: ev.Event) -> bool:
         """Handle one session event; True once the connection is ready."""
@@ -188,3 +191,5 @@ class TuyaLanSource(RunningSource):
         self.frames_in += s.stats.frames_in
         self.frames_out += s.stats.frames_out
         self.undecodable += s.stats.undecodable
+        self.writes_ok += s.stats.writes_ok
+        self.writes_failed += s.stats.writes_failed
