@@ -22,8 +22,7 @@ def seal(version: str, cmd: int, body: bytes, key: bytes) -> bytes:
         if cmd not in _V31_SEALED:
             return body
         b64 = base64.b64encode(ecb_encrypt(key, body))
-        digest = hashlib.md5(b"data=" + b64 + b"||lpv=3.1||" + key).hexdigest()[8:24]
-        return b"3.1" + digest.encode() + b64
+        return b"3.1" + _v31_signature(b64, key) + b64
     if version == "3.4":
         return ecb_encrypt(key, header + body)
     if version == "3.5":
@@ -37,8 +36,11 @@ def unseal(version: str, payload: bytes, key: bytes) -> bytes:
         return b""
     vb = version.encode()
     if payload.startswith(b"3.1") and version == "3.1":
+        b64 = payload[19:]
+        if _v31_signature(b64, key) != payload[3:19]:
+            raise CryptoError("3.1 envelope: its MD5 signature does not match (wrong local key?)")
         try:
-            return ecb_decrypt(key, base64.b64decode(payload[19:], validate=True))
+            return ecb_decrypt(key, base64.b64decode(b64, validate=True))
         except (binascii.Error, ValueError) as e:
             raise CryptoError(f"3.1 envelope does not open: {e}") from None
     if version == "3.1":
@@ -57,6 +59,11 @@ def unseal(version: str, payload: bytes, key: bytes) -> bytes:
                 return payload
             raise
     return payload[15:] if payload.startswith(vb) else payload
+
+
+def _v31_signature(b64: bytes, key: bytes) -> bytes:
+    """The 16 hex digits that sign a 3.1 envelope: the middle of md5 over the text and the key."""
+    return hashlib.md5(b"data=" + b64 + b"||lpv=3.1||" + key).hexdigest()[8:24].encode()
 
 
 # -- session key (3.4, 3.5) -----------------------------------------------------------
