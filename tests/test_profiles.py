@@ -123,3 +123,25 @@ def test_garbage_profile_structures_give_a_clear_error(obj: object) -> None:
 
     with contextlib.suppress(ProfileError):
         load_profile_text(yaml.safe_dump({"name": "x", "dps": [obj]}), "fuzz.yaml")
+
+
+# -- the TuyaMCU binding's precomputed converters equal the profile's own conversion ----------------
+
+
+@given(st.data())
+def test_binding_converters_equal_to_value_for_every_quantity(data: st.DataObject) -> None:
+    from tuyameter.sources.tuyamcu.binding import DPBinding
+    from tuyameter.tuyamcu.dp import DPRecord
+
+    name = data.draw(st.sampled_from(sorted(list_profiles())))
+    profile = find_profile(name)
+    spec = data.draw(st.sampled_from([q for q in profile.quantities if q.tuyamcu is not None]))
+    lengths = {DPType.BOOL: [0, 1], DPType.VALUE: [0, 4], DPType.ENUM: [0, 1], DPType.BITMAP: [0, 1, 2, 4]}
+    size = data.draw(st.sampled_from(lengths.get(spec.type, [0, 1, 5, 17])))
+    raw = data.draw(st.binary(min_size=size, max_size=size))
+    rec = DPRecord(spec.dp, spec.type, raw)
+    assert DPBinding(profile).readings([rec]) == [(spec.name, spec.to_value(rec.value))]
+    other = DPType.RAW if spec.type is not DPType.RAW else DPType.BOOL
+    binding = DPBinding(profile)
+    assert binding.readings([DPRecord(spec.dp, other, b"\x01")]) == []  # another type: refused, counted
+    assert binding.stats.type_mismatches == 1

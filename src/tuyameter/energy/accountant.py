@@ -61,6 +61,11 @@ class Accountant:
             self.max_channel_w = max(highs) if highs else MAX_CHANNEL_W
         for d in self._counters:
             self.streams.setdefault(d.name, CounterStream())
+        #: counter → (sign of its direction, the channels whose power it integrates), worked out once
+        self._flow = {
+            d.name: (1.0 if d.counter == "forward" else -1.0, (d.channel,) if d.channel else tuple(self._power_of))
+            for d in self._counters
+        }
 
     def update(
         self, t: float, values: Mapping[str, Value], restarted: bool = False, fresh: Collection[str] | None = None
@@ -119,9 +124,14 @@ class Accountant:
         self.powers.clear()
 
     def _directional_w(self, d: DPSpec) -> float:
-        sign = 1.0 if d.counter == "forward" else -1.0
-        chans = [d.channel] if d.channel else list(self._power_of)
-        return sum(max(0.0, sign * self.powers.get(ch, 0.0)) for ch in chans)
+        sign, chans = self._flow[d.name]
+        powers = self.powers
+        w = 0.0
+        for ch in chans:
+            p = sign * powers.get(ch, 0.0)
+            if p > 0.0:
+                w += p
+        return w
 
     def totals_kwh(self) -> dict[str, float]:
         return {name: round(s.total_wh / 1000.0, 6) for name, s in self.streams.items()}

@@ -91,6 +91,8 @@ class PeriodTotals:
 
     def __init__(self, names: Iterable[str], zone: dt.tzinfo) -> None:
         self.names = list(names)
+        self._names = frozenset(self.names)
+        self._keys = [f"{n}_{p}" for n in self.names for p in PERIOD_SUFFIXES]  # what values() gives
         self.zone = zone
         self.wh: dict[str, float] = {}
         self._day_start = self._day_end = self._month_start = 0.0
@@ -157,7 +159,7 @@ class PeriodTotals:
             ("this_month", share(self._month_start, self._day_end)),
         )
         for n, wh in deltas_wh.items():
-            if wh <= 0 or n not in self.names:
+            if wh <= 0 or n not in self._names:
                 continue
             for suffix, f in parts:
                 if f:
@@ -167,6 +169,5 @@ class PeriodTotals:
     def values(self, now: float) -> dict[str, float]:
         """The figures at ``now`` in kWh (rolling over at midnight even without new energy)."""
         self._roll(now)
-        return {
-            f"{n}_{p}": round(self.wh.get(f"{n}_{p}", 0.0) / 1000.0, 3) for n in self.names for p in PERIOD_SUFFIXES
-        }
+        wh = self.wh
+        return {k: round(wh.get(k, 0.0) / 1000.0, 3) for k in self._keys}

@@ -84,6 +84,8 @@ def decode_value(t: DPType, data: bytes) -> DPValue:
 
 
 _EXPECTED_LEN = {DPType.BOOL: (1,), DPType.VALUE: (4,), DPType.ENUM: (1,), DPType.BITMAP: (1, 2, 4)}
+#: type byte → (DPType, the lengths it may have or None): looked up per record, cheaper than DPType(t)
+_TYPE_BYTE = {int(t): (t, _EXPECTED_LEN.get(t)) for t in DPType}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,21 +99,22 @@ def decode_records(payload: bytes) -> RecordsResult:
     records: list[DPRecord] = []
     i = 0
     n = len(payload)
+    types = _TYPE_BYTE
     while i < n:
         if n - i < 4:
             return RecordsResult(records, f"truncated DP header at byte {i}")
         dp, t, length = payload[i], payload[i + 1], (payload[i + 2] << 8) | payload[i + 3]
-        if t > DPType.BITMAP:
+        known = types.get(t)
+        if known is None:
             return RecordsResult(records, f"unknown DP type {t} for dp{dp} at byte {i}")
-        dtype = DPType(t)
-        if i + 4 + length > n:
+        dtype, expected = known
+        end = i + 4 + length
+        if end > n:
             return RecordsResult(records, f"dp{dp} claims {length} bytes, {n - i - 4} left")
-        data = payload[i + 4 : i + 4 + length]
-        expected = _EXPECTED_LEN.get(dtype)
         if expected is not None and length not in expected:
             return RecordsResult(records, f"dp{dp} {dtype.name.lower()} has length {length}")
-        records.append(DPRecord(dp, dtype, bytes(data)))
-        i += 4 + length
+        records.append(DPRecord(dp, dtype, bytes(payload[i + 4 : end])))
+        i = end
     return RecordsResult(records)
 
 

@@ -293,7 +293,12 @@ def _parse_to_mcu(c: int, p: bytes) -> Message:
     return Malformed(c, p, "unknown command")
 
 
+_DP_REPORT = int(Command.DP_REPORT)
+
+
 def _parse_from_mcu(c: int, p: bytes, version: int) -> Message:
+    if c == _DP_REPORT:  # nearly every frame of a running meter: looked at first
+        return _report(p, c)
     if c == Command.HEARTBEAT:
         return Heartbeat(p[0]) if len(p) == 1 else Malformed(c, p, "needs 1 byte")
     if c == Command.PRODUCT_INFO:
@@ -315,8 +320,6 @@ def _parse_from_mcu(c: int, p: bytes, version: int) -> Message:
         if version == 0 and len(p) != 1:
             return _report(p, c, needs_ack=True)  # version 0: real-time DP report
         return WifiSelectRequest(p[0]) if len(p) == 1 else Malformed(c, p, "needs 1 byte")
-    if c == Command.DP_REPORT:
-        return _report(p, c)
     if c == Command.QUERY_STATE:
         if version == 0 and len(p) >= 7:  # version 0: report with a 7-byte date header
             time = _date(p[1:7]) if p[0] else None

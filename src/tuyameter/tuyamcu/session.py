@@ -373,6 +373,9 @@ class Session:
         self._responses.append(m.module_frame(command, payload))
 
     def _handle_message(self, frame: Frame, msg: m.Message, now: float) -> None:
+        if isinstance(msg, m.DPReport):  # nearly every frame of a running meter: looked at first
+            self._handle_report(msg, now)
+            return
         cur = self._current
         kind = cur.kind if cur is not None else ""
         if isinstance(msg, m.Heartbeat):
@@ -410,8 +413,6 @@ class Session:
         elif isinstance(msg, m.Ack) and msg.command == Command.WIFI_STATE:
             if kind in ("hs-wifi", "wifi"):
                 self._finish_current(now, Phase.QUERY if kind == "hs-wifi" else None)
-        elif isinstance(msg, m.DPReport):
-            self._handle_report(msg, now)
         elif isinstance(msg, m.TimeRequest):
             if msg.utc:
                 self._respond(Command.GMT_TIME, m.time_answer_frame(self._utc_time(), Command.GMT_TIME).payload)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tuyameter.pipeline.writes import validate_write
-from tuyameter.profiles.model import Profile, Value
+from tuyameter.profiles.model import Profile, Quantity, Value
 from tuyameter.tuyamcu.constants import DPType
 from tuyameter.tuyamcu.dp import DPRecord, DPValue
 
@@ -23,21 +23,26 @@ class DPBinding:
         self.profile = profile
         self.stats = BindingStats()
         self._by_dp = profile.by_dp()
+        #: DP id → (name, type, bytes → value), worked out once: this runs for every DP of every
+        #: report, and equals ``spec.to_value(record.value)`` (tests compare the two)
+        self._table = {dp: (q.name, q.type, data_converter(q)) for dp, q in self._by_dp.items()}
 
     def readings(self, records: Iterable[DPRecord]) -> list[tuple[str, Value]]:
         """Records in arrival order → (name, value); unknown DPs as ``dp<N>`` with their raw value."""
         out: list[tuple[str, Value]] = []
+        table = self._table
+        stats = self.stats
         for rec in records:
-            self.stats.records += 1
-            spec = self._by_dp.get(rec.dp)
-            if spec is None:
-                self.stats.unknown_dps += 1
+            stats.records += 1
+            entry = table.get(rec.dp)
+            if entry is None:
+                stats.unknown_dps += 1
                 v = rec.value
                 out.append((f"dp{rec.dp}", v.hex() if isinstance(v, bytes) else v))
-            elif rec.type != spec.type:
-                self.stats.type_mismatches += 1
+            elif rec.type is not entry[1]:
+                stats.type_mismatches += 1
             else:
-                out.append((spec.name, spec.to_value(rec.value)))
+                out.append((entry[0], entry[2](rec.data)))
         return out
 
     def record(self, name: str, value: Value) -> DPRecord:
@@ -47,3 +52,32 @@ class DPBinding:
 
     def echoed(self, echoed: dict[int, DPValue]) -> dict[str, Value]:
         return {self._by_dp[dp].name: self._by_dp[dp].to_value(v) for dp, v in echoed.items() if dp in self._by_dp}
+
+
+def data_converter(spec: Quantity) -> Callable[[bytes], Value]:
+    """A DP record's bytes → the quantity's typed, scaled value, with the type's decoding and the
+    scale's rounding decided once (``int.from_bytes`` of no bytes is 0, as ``decode_value`` says)."""
+    t = spec.type
+    if t is DPType.RAW:
+        return bytes.hex
+    if t is DPType.STRING:
+        return lambda d: d.decode("utf-8", errors="replace")
+    if t is DPType.BOOL:
+        return lambda d: bool(d[0]) if d else False
+    if t is DPType.ENUM and spec.options:
+        options = dict(spec.options)
+
+        def enum(d: bytes) -> Value:
+            r = int.from_bytes(d, "big")
+            return options.get(r, str(r))
+
+        return enum
+    signed = t is DPType.VALUE  # a value is the last 4 bytes, signed; an enum or bitmap all, unsigned
+    scale, digits = spec.scale, spec.decimals
+    if scale == 1:
+        if signed:
+            return lambda d: int.from_bytes(d[-4:], "big", signed=True)
+        return lambda d: int.from_bytes(d, "big")
+    if signed:
+        return lambda d: round(int.from_bytes(d[-4:], "big", signed=True) * scale, digits)
+    return lambda d: round(int.from_bytes(d, "big") * scale, digits)
