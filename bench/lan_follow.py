@@ -1,6 +1,7 @@
 """Follow meters on stock firmware for a while and report CPU, RSS, updates and latency.
 
-``lan_follow.py gateway URLS_FILE SECONDS``: one tuyameter Gateway (no store) over tuya:// sources.
+``lan_follow.py gateway URLS_FILE SECONDS``: one tuyameter Gateway (no store) over tuya:// sources
+(or socket:// TuyaMCU links, from ``mcu_farm.py``).
 ``lan_follow.py sources URLS_FILE SECONDS``: the tuya:// sources alone, without the meter pipeline.
 ``lan_follow.py tinytuya URLS_FILE SECONDS``: tuya-local's way: a thread and a persistent tinytuya
 connection per device, status() every 3 s.
@@ -156,7 +157,7 @@ def tinytuya_poll(urls: list[str], seconds: float) -> dict[str, object]:
 
 if __name__ == "__main__":
     kind, path, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    urls = [x for x in Path(path).read_text().split() if x.startswith("tuya://")]
+    urls = [x for x in Path(path).read_text().split() if x.startswith(("tuya://", "socket://"))]
     if kind == "tinytuya":
         res = tinytuya_poll(urls, secs)
     else:

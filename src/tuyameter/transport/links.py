@@ -97,6 +97,7 @@ class SerialLink:
         self._loop = asyncio.get_running_loop()
         self._chunks: collections.deque[tuple[bytes, float] | BaseException] = collections.deque()
         self._ready = asyncio.Event()
+        self._notify: Callable[[], None] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._reader, name=f"read {description}", daemon=True)
         self._thread.start()
@@ -107,12 +108,21 @@ class SerialLink:
                 data = self._port.read(max(1, getattr(self._port, "in_waiting", 0)))
                 if data:  # stamped here, in the reader thread: the loop's clock is time.monotonic
                     self._chunks.append((data, time.monotonic()))
-                    self._loop.call_soon_threadsafe(self._ready.set)
+                    self._loop.call_soon_threadsafe(self._arrived)
         except Exception as e:
             if not self._stop.is_set():
                 self._chunks.append(e)
                 with contextlib.suppress(RuntimeError):
-                    self._loop.call_soon_threadsafe(self._ready.set)
+                    self._loop.call_soon_threadsafe(self._arrived)
+
+    def _arrived(self) -> None:  # on the loop
+        self._ready.set()
+        if self._notify is not None:
+            self._notify()
+
+    def set_notify(self, notify: Callable[[], None] | None) -> None:
+        """Called (on the loop) whenever bytes or an error arrive."""
+        self._notify = notify
 
     async def read(self) -> bytes:
         return (await self.read_timed())[0]
@@ -208,4 +218,23 @@ async def open_link(url: str | LinkUrl, baud: int = 9600) -> Link:
         if opener is None:
             raise LinkError(f"{lu.kind}://{lu.target}: no such link kind here (known: {', '.join(_OPENERS)})")
         return await opener(lu)
+    tcp = _plain_tcp(lu.target)
+    if tcp is not None:  # read by the event loop in whole chunks, not by a thread a byte at a time
+        from tuyameter.transport.tcp import open_tcp  # here: tcp.py imports this module
+
+        return await open_tcp(*tcp, lu.target)
     return await open_serial(lu.target, lu.baud or baud)
+
+
+def _plain_tcp(target: str) -> tuple[str, int] | None:
+    """HOST, PORT of a ``socket://HOST:PORT`` without pyserial options (those stay pyserial's)."""
+    if not target.startswith("socket://"):
+        return None
+    parts = urlsplit(target)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.query or parts.path not in ("", "/") or not parts.hostname or port is None:
+        return None
+    return parts.hostname, port

@@ -29,17 +29,66 @@ class SessionPump:
         self.link, self.session, self.on_bytes = link, session, on_bytes
         self._wake = asyncio.Event()
         self._stopped = False
+        self._signal: asyncio.Future[None] | None = None  # the notified loop's one wait
 
     def wake(self) -> None:
         """Something was queued on the session (a write): look at it now."""
         self._wake.set()
+        self._poke()
 
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
+        self._poke()
 
     async def run(self, handle: Handler) -> None:
         """Until :meth:`stop`; a broken link raises :class:`~tuyameter.transport.links.LinkError`."""
+        if hasattr(self.link, "set_notify") and hasattr(self.link, "received"):
+            await self._run_notified(handle)
+        else:
+            await self._run_reading(handle)
+
+    async def _run_notified(self, handle: Handler) -> None:
+        """For links that say when bytes arrive: one future per turn, set by the link, a write or the
+        deadline's timer; no task per read. Everything that has arrived is taken at the top of a turn,
+        before any deadline is looked at."""
+        loop = asyncio.get_running_loop()
+        link: Any = self.link
+        link.set_notify(self._poke)
+        try:
+            while not self._stopped:
+                signal = self._signal = loop.create_future()  # before taking: no arrival is missed
+                for item in link.received():  # raises LinkError
+                    self._take(item)
+                now = loop.time()
+                self.session.tick(now)
+                while data := self.session.data_to_send(now):
+                    await self.link.write(data)
+                    now = loop.time()
+                extra = await handle(self.session.events(), loop.time())
+                if self._stopped:
+                    break
+                now = loop.time()
+                deadline = self.session.next_deadline(now)
+                if extra is not None:
+                    deadline = min(deadline, extra)
+                if signal.done():
+                    continue
+                timer = loop.call_at(deadline, self._poke)
+                try:
+                    await signal
+                finally:
+                    timer.cancel()
+        finally:
+            link.set_notify(None)
+            self._signal = None
+
+    def _poke(self) -> None:
+        s = self._signal
+        if s is not None and not s.done():
+            s.set_result(None)
+
+    async def _run_reading(self, handle: Handler) -> None:
         loop = asyncio.get_running_loop()
         read_task: asyncio.Future[tuple[bytes, float]] | None = None
         wake_task: asyncio.Future[Any] | None = None

@@ -1,0 +1,100 @@
+"""socket:// links read by the event loop in whole chunks: real sockets, a real gateway, no thread per link."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from test_gateway import Collect, wait_for
+from tuyameter.emulator.pj1103a import Pj1103aEmulator
+from tuyameter.emulator.serve import TcpServer
+from tuyameter.gateway import Gateway, MeterConfig
+from tuyameter.profiles import find_profile
+from tuyameter.transport.links import LinkError, open_link
+from tuyameter.transport.tcp import TcpLink
+
+PROFILE = find_profile("pj1103a")
+
+
+def test_chunks_arrive_whole_stamped_and_in_order_then_the_close_is_an_error() -> None:
+    async def main() -> None:
+        got_from_link = asyncio.Event()
+        writers: list[asyncio.StreamWriter] = []
+        heard: list[bytes] = []
+
+        async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writers.append(writer)
+            heard.append(await reader.readexactly(4))
+            got_from_link.set()
+
+        server = await asyncio.start_server(peer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        link = await open_link(f"socket://127.0.0.1:{port}")
+        assert isinstance(link, TcpLink)  # not pyserial's thread-and-byte reader
+        await link.write(b"ping")
+        await asyncio.wait_for(got_from_link.wait(), 5)
+        assert heard == [b"ping"]
+        loop = asyncio.get_running_loop()
+        before = loop.time()
+        writers[0].write(b"\x55\xaa" * 500)  # 1,000 bytes: a handful of chunks, never one per byte
+        await writers[0].drain()
+        chunks: list[tuple[bytes, float]] = [await asyncio.wait_for(link.read_timed(), 5)]
+        await wait_for(lambda: sum(len(c) for c, _ in chunks) + sum(len(c) for c, _ in link._chunks) >= 1000, 5)
+        chunks += link.received()
+        assert b"".join(c for c, _ in chunks) == b"\x55\xaa" * 500
+        assert len(chunks) < 10
+        assert all(before <= at <= loop.time() for _, at in chunks)
+        writers[0].write(b"tail")
+        writers[0].close()  # the bytes before the close first, then the error
+        assert (await asyncio.wait_for(link.read(), 5)) == b"tail"
+        with pytest.raises(LinkError, match="closed"):
+            await asyncio.wait_for(link.read(), 5)
+        with pytest.raises(LinkError, match="closed"):
+            await link.write(b"more")
+        await link.close()
+        server.close()
+
+    asyncio.run(main())
+
+
+def test_nothing_listening_is_a_link_error() -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        with pytest.raises(LinkError, match="cannot open"):
+            await open_link(f"socket://127.0.0.1:{port}")
+
+    asyncio.run(main())
+
+
+def test_a_gateway_follows_many_bridged_meters_without_a_thread_each() -> None:
+    n = 24
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        servers = []
+        for i in range(n):
+            emu = Pj1103aEmulator(seed=i + 1, report_rate=3, speed=10.0)
+            s = TcpServer(emu, "127.0.0.1", 0, baud=115200)
+            await s.start()
+            servers.append(s)
+        serving = [asyncio.ensure_future(s.serve(stop)) for s in servers]
+        threads_before = threading.active_count()
+        out = Collect()
+        cfgs = [MeterConfig(f"b{i:02d}", f"socket://127.0.0.1:{s.port}") for i, s in enumerate(servers)]
+        async with Gateway(cfgs, {c.id: PROFILE for c in cfgs}, store=None, outputs=[out]):
+            await wait_for(lambda: all(len(out.of(c.id)) >= 2 for c in cfgs), 60, "two updates from every meter")
+            peak = threading.active_count()
+        stop.set()
+        await asyncio.gather(*serving)
+        # asyncio's default executor may lend a few threads (name resolution); never one per link
+        assert peak - threads_before < n // 2, (threads_before, peak)
+        for c in cfgs:
+            last = out.of(c.id)[-1].values
+            assert last["voltage"] > 100 and "power_a" in last
+
+    asyncio.run(main())
