@@ -3,18 +3,15 @@ followed by one process: our sources alone, our whole gateway, and tinytuya poll
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
+
+from farm import farm
+from farm import follow as follow_with
 
 from tuyameter.tuyalan.codec import Codec
 from tuyameter.tuyalan.constants import Command
 from tuyameter.tuyalan.frame import FrameDecoder
 
-HERE = Path(__file__).parent
 KEY = b"0123456789abcdef"
 DPS = {str(dp): 1000 + dp for dp in range(101, 121)}  # a 20-DP STATUS, as the meter's
 
@@ -34,26 +31,8 @@ def codec_rate(version: str, n: int) -> float:
 
 
 def follow(n: int, seconds: float) -> dict[str, dict[str, object]]:
-    farm = subprocess.Popen([sys.executable, str(HERE / "lan_farm.py"), str(n), "3.4"], stdout=subprocess.PIPE,
-                            text=True)  # fmt: skip
-    urls: list[str] = []
-    try:
-        assert farm.stdout is not None
-        for line in farm.stdout:
-            if line.strip() == "ready":
-                break
-            urls.append(line.strip())
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-            f.write("\n".join(urls))
-        out = {}
-        for kind in ("tinytuya", "sources", "gateway"):
-            r = subprocess.run([sys.executable, str(HERE / "lan_follow.py"), kind, f.name, str(seconds)],
-                               capture_output=True, text=True, timeout=600, check=True)  # fmt: skip
-            out[kind] = json.loads(r.stdout.strip().splitlines()[-1])
-        return out
-    finally:
-        farm.terminate()
-        farm.wait(10)
+    with farm("lan_farm.py", str(n), "3.4") as urls:
+        return {kind: follow_with(kind, urls, seconds) for kind in ("tinytuya", "sources", "gateway")}
 
 
 def run(quick: bool) -> list[tuple[str, str, str]]:

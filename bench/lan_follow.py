@@ -3,6 +3,8 @@
 ``lan_follow.py gateway URLS_FILE SECONDS``: one tuyameter Gateway (no store) over tuya:// sources
 (or socket:// TuyaMCU links, from ``mcu_farm.py``).
 ``lan_follow.py sources URLS_FILE SECONDS``: the tuya:// sources alone, without the meter pipeline.
+``lan_follow.py gateway-pyserial URLS_FILE SECONDS``: the same over socket:// links, read by pyserial's
+reader thread per link as before issue 13 (for the before/after rows).
 ``lan_follow.py tinytuya URLS_FILE SECONDS``: tuya-local's way: a thread and a persistent tinytuya
 connection per device, status() every 3 s.
 Prints one JSON line.
@@ -158,6 +160,11 @@ def tinytuya_poll(urls: list[str], seconds: float) -> dict[str, object]:
 if __name__ == "__main__":
     kind, path, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
     urls = [x for x in Path(path).read_text().split() if x.startswith(("tuya://", "socket://"))]
+    if kind == "gateway-pyserial":
+        from tuyameter.transport import links
+
+        links._plain_tcp = lambda target: None  # the old path, for comparison
+        kind = "gateway"
     if kind == "tinytuya":
         res = tinytuya_poll(urls, secs)
     else:

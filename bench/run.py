@@ -175,6 +175,9 @@ def main() -> int:
     from lan import run as bench_lan
 
     ROWS.extend(bench_lan(args.quick))
+    from scale import run as bench_scale
+
+    ROWS.extend(bench_scale(args.quick))
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}\n")
     print("| what | result | conditions |\n|---|---|---|")
     for r in ROWS:

@@ -1,0 +1,40 @@
+"""Start a farm of emulated meters in another process and follow it with one follower process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+@contextlib.contextmanager
+def farm(script: str, *args: str) -> Iterator[str]:
+    """Run ``script`` (it prints URLs, then 'ready'); yield the path of a file with the URLs."""
+    proc = subprocess.Popen([sys.executable, str(HERE / script), *args], stdout=subprocess.PIPE, text=True)
+    urls: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == "ready":
+                break
+            urls.append(line.strip())
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(urls))
+        yield f.name
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def follow(kind: str, urls_file: str, seconds: float) -> dict[str, object]:
+    """One ``lan_follow.py`` run: its JSON line (CPU, RSS, updates/s, threads, latency)."""
+    r = subprocess.run([sys.executable, str(HERE / "lan_follow.py"), kind, urls_file, str(seconds)],
+                       capture_output=True, text=True, timeout=900, check=True)  # fmt: skip
+    res: dict[str, object] = json.loads(r.stdout.strip().splitlines()[-1])
+    return res

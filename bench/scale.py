@@ -1,0 +1,28 @@
+"""Meters on TuyaMCU links behind TCP bridges (``mcu_farm.py``, another process) followed by one
+gateway process: CPU, RSS, threads and updates per second as the fleet grows."""
+
+from __future__ import annotations
+
+from farm import farm, follow
+
+REPORT_S = 3
+
+
+def run(quick: bool) -> list[tuple[str, str, str]]:
+    rows = []
+    sizes = (10, 100) if quick else (100, 1_000)
+    for n in sizes:
+        with farm("mcu_farm.py", str(n), str(REPORT_S)) as urls:
+            kinds = [("gateway", "one thread, chunks read by the event loop")]
+            if n == sizes[0]:
+                kinds.insert(0, ("gateway-pyserial", "before: pyserial's reader thread per link"))
+            for kind, what in kinds:
+                r = follow(kind, urls, 10.0 if quick else 20.0)
+                ideal = n / REPORT_S
+                rows.append((
+                    f"{n:,} TuyaMCU meters over socket:// (report {REPORT_S} s, 9600-baud pacing): {what}",
+                    f"{r['cpu'] * 100:.1f} % of a core",  # type: ignore[operator]
+                    f"{r['updates_per_s']} updates/s (one per burst: {ideal:.1f}), RSS {r['rss_mb']} MB, "
+                    f"{r['threads']} threads; emulators in another process; no store",
+                ))  # fmt: skip
+    return rows
