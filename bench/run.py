@@ -154,11 +154,29 @@ def bench_latency(cycles: int) -> None:
         )  # fmt: skip
 
 
+def bench_startup(runs: int) -> None:
+    """Whole commands, Python start-up included: only the named command's module is imported."""
+    import subprocess
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("tuyameter"))
+    for argv, what in ((["--help"], "`tuyameter --help`"),
+                       (["decode", "55AA0307000802020004000000647D"], "`tuyameter decode HEX`")):  # fmt: skip
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            subprocess.run([exe, *argv], capture_output=True, check=True)
+            times.append(time.perf_counter() - t)
+        ROWS.append((f"start-up: {what}", f"median {statistics.median(times) * 1000:.0f} ms",
+                     f"{runs} runs, wall time of the whole process (Python start-up included)"))  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller runs")
     args = ap.parse_args()
     n = 20_000 if args.quick else 200_000
+    bench_startup(5 if args.quick else 15)
     bench_decoder(n)
     bench_hostile_decode(2**19 if args.quick else 2**21)
     bench_pipeline(n // 2)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -69,3 +72,42 @@ def test_interrupted_is_130_and_a_stop_is_0(sig: int, code: int) -> None:
     finally:
         assert gw.stop(sig) == code
     assert any('"diagnostics"' in line for line in gw.err)  # it stopped cleanly, diagnostics printed
+
+
+# -- start-up: each command loads what it needs, --help nothing heavy -------------------------------
+
+HEAVY = ("asyncio", "pydantic", "cryptography", "aiomqtt", "yaml", "serial", "psycopg", "sqlite3", "zoneinfo")
+
+
+def _heavy_after(argv: list[str]) -> list[str]:
+    code = (
+        "import contextlib, io, sys\n"
+        "from tuyameter.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    main({argv!r})\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1].replace("'", '"'))
+
+
+def test_help_and_decode_import_nothing_heavy_but_run_loads_its_command() -> None:
+    assert _heavy_after(["--help"]) == []
+    assert _heavy_after(["decode", "55AA0307000802020004000000647D"]) == []
+    assert "pydantic" in _heavy_after(["decode", "55AA0307000802020004000000647D", "--profile", "pj1103a"])
+    assert {"asyncio", "pydantic"} <= set(_heavy_after(["run", "--help"]))
+
+
+def test_every_command_is_listed_and_parses_in_full_when_named() -> None:
+    from tuyameter.cli.commands import COMMANDS
+
+    def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return dict(action.choices)
+
+    full = commands(build_parser())
+    listing = " ".join(build_parser(["--help"]).format_help().split())
+    assert list(full) == list(COMMANDS)
+    for name, (_, help_text) in COMMANDS.items():
+        assert f"{name} {help_text}" in listing
+        assert commands(build_parser([name]))[name].format_help() == full[name].format_help()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -12,11 +11,10 @@ import sys
 import tempfile
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuyameter.profiles.loader import all_profiles, find_profile
-from tuyameter.profiles.model import Profile
-from tuyameter.util.yamlfile import YamlFileError
+if TYPE_CHECKING:  # the profiles (pydantic) load with the command that needs them, not with --help
+    from tuyameter.profiles.model import Profile
 
 #: Exit codes of every command.
 EXIT_OK, EXIT_DEVICE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -43,6 +41,9 @@ def progress(msg: str) -> None:
 
 
 def load_profile_arg(name: str, dirs: list[str] | None = None) -> Profile:
+    from tuyameter.profiles.loader import find_profile
+    from tuyameter.util.yamlfile import YamlFileError
+
     try:
         return find_profile(name, dirs or [])
     except YamlFileError as e:
@@ -50,6 +51,9 @@ def load_profile_arg(name: str, dirs: list[str] | None = None) -> Profile:
 
 
 def load_all_profiles(dirs: list[str] | None = None) -> list[Profile]:
+    from tuyameter.profiles.loader import all_profiles
+    from tuyameter.util.yamlfile import YamlFileError
+
     try:
         return all_profiles(dirs or [])
     except YamlFileError as e:
@@ -58,6 +62,7 @@ def load_all_profiles(dirs: list[str] | None = None) -> list[Profile]:
 
 def run_async(coro: Coroutine[Any, Any, int], duration: float | None = None) -> int:
     """Run until done, Ctrl-C (exit 130), SIGTERM (a clean stop, exit 0) or ``duration`` seconds."""
+    import asyncio
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
@@ -113,6 +118,7 @@ def write_profile_file(path: str | Path, data: dict[str, Any], header: str) -> P
     import yaml
 
     from tuyameter.profiles.loader import load_profile, load_profile_text
+    from tuyameter.util.yamlfile import YamlFileError
 
     p = Path(path)
     try:

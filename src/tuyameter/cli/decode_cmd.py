@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from typing import TYPE_CHECKING
 
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json, load_profile_arg
-from tuyameter.profiles.model import Profile
 from tuyameter.tools.describe import describe, frame_json
 from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage
+
+if TYPE_CHECKING:  # profiles (pydantic) load only when a profile is asked for
+    from tuyameter.profiles.model import Profile
 
 _HEXISH = re.compile(r"(?:0x)?([0-9A-Fa-f:,\-]+?),?")
 _SEP = re.compile(r"[:\-,]")
@@ -19,7 +23,7 @@ _SEP = re.compile(r"[:\-,]")
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "decode",
-        help="decode frames pasted from a log",
+        help=summary("decode"),
         description="Decode TuyaMCU frames given as hex arguments or on stdin, one capture per line. "
         "Non-hex words on a line (log prefixes) are ignored.",
     )

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json
 from tuyameter.cli.options import MINUTES
 from tuyameter.energy.periods import PERIOD_SUFFIXES, local_zone, summarize, window_start
@@ -17,7 +18,7 @@ from tuyameter.store import Store, default_db_path, is_postgres, open_store
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("energy", help="energy per hour, day or month from the store")
+    p = sub.add_parser("energy", help=summary("energy"))
     p.add_argument("--db", help=f"SQLite file or postgresql:// URL (default {default_db_path()})")
     p.add_argument("--meter", help="one meter (default: all)")
     p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: 7 days ago)")
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fmt.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_energy)
 
-    w = sub.add_parser("power", help="power min/avg/max per minute from the store")
+    w = sub.add_parser("power", help=summary("power"))
     w.add_argument("--db", help=f"SQLite file or postgresql:// URL (default {default_db_path()})")
     w.add_argument("--meter", help="one meter (default: all)")
     w.add_argument("--minutes", type=MINUTES, default=60, help="the last N minutes (default 60)")

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json, load_all_profiles, write_atomic, write_profile_file
 from tuyameter.flash.kv import FlashError, Store, read_store
 from tuyameter.flash.schema import prop_of
@@ -15,7 +16,7 @@ from tuyameter.flash.summary import Summary, is_secret, mask, redact, summarize
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("flash", help="read the Tuya config in a flash dump, or restore it into an image")
+    p = sub.add_parser("flash", help=summary("flash"))
     ps = p.add_subparsers(dest="flash_command", required=True, metavar="ACTION")
     ins = ps.add_parser("inspect", help="decode the Tuya key-value store of a 72 KB config file or a 2 MB dump")
     ins.add_argument("file")

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from typing import NoReturn
 
-import tuyameter.emulator.simlink  # noqa: F401  (registers sim:// links for every command)
 from tuyameter import __version__
-from tuyameter.cli import (
-    decode_cmd,
-    energy_cmd,
-    flash_cmd,
-    monitor_cmd,
-    probe_cmd,
-    profile_cmd,
-    run_cmd,
-    scan_cmd,
-    set_cmd,
-    sim_cmd,
-)
+from tuyameter.cli.commands import COMMANDS
 from tuyameter.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, DeviceError, emit_json
-
-COMMANDS = (
-    run_cmd, sim_cmd, probe_cmd, monitor_cmd, decode_cmd, set_cmd, scan_cmd, energy_cmd, profile_cmd, flash_cmd,
-)  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,7 +25,9 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser for the command named in ``argv`` (its module imported); every other command
+    as a line of help. Without ``argv``: every command in full (for tests and documentation)."""
     p = _Parser(
         prog="tuyameter",
         description="Local, cloud-free gateway and tools for PJ-1103A-family Tuya energy meters.",
@@ -48,9 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"tuyameter {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
-    for mod in COMMANDS:
-        mod.register(sub)
+    wanted = set(COMMANDS) if argv is None else {_command_in(argv)}
+    modules = {COMMANDS[c][0] for c in wanted if c in COMMANDS}
+    for name, (module, help_text) in COMMANDS.items():
+        if module in modules:
+            importlib.import_module(f"tuyameter.cli.{module}").register(sub)
+            modules.discard(module)
+        if name not in sub.choices:
+            sub.add_parser(name, help=help_text, add_help=False)
     return p
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command word: the first argument that is not an option (the options before it take no value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     130 interrupted (Ctrl-C). With --json, errors are a JSON object on standard output too."""
     argv = sys.argv[1:] if argv is None else argv
     _Parser.json_errors = "--json" in argv
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)

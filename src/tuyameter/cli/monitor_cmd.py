@@ -7,6 +7,8 @@ import asyncio
 import datetime as dt
 import json
 
+import tuyameter.emulator.simlink  # noqa: F401  (sim:// links, for the URLs this command opens)
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json, load_profile_arg, run_async
 from tuyameter.cli.options import SECONDS, json_option, last_baud, link_options, profile_options
 from tuyameter.profiles.model import Profile
@@ -30,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "monitor",
         parents=[link_options(), profile_options(), json_option()],
-        help="show live decoded TuyaMCU or Tuya LAN traffic",
+        help=summary("monitor"),
         description="Drive the link (handshake, heartbeats) and print every frame in both directions, "
         "or with --passive only listen and decode what arrives.",
     )

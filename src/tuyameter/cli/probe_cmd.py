@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+import tuyameter.emulator.simlink  # noqa: F401  (sim:// links, for the URLs this command opens)
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json, load_all_profiles, progress
 from tuyameter.cli.options import SECONDS, json_option, link_options, profile_options
 from tuyameter.profiles.match import ProfileMatch, best_fit
@@ -16,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "probe",
         parents=[link_options(), profile_options(), json_option()],
-        help="find out what is on a TuyaMCU link or a tuya:// address",
+        help=summary("probe"),
         description="Try 9600 then 115200 baud, handshake, list product info, protocol version and every DP, "
         "and say which profile fits. For tuya://ID@HOST?key_file=… (stock firmware): try the protocol "
         "versions (or the one given), check the local key, list the DPs, the product key and the profile.",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import emit_json, load_profile_arg
 from tuyameter.profiles.loader import list_profiles
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("profile", help="list or show device profiles")
+    p = sub.add_parser("profile", help=summary("profile"))
     ps = p.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
     lst = ps.add_parser("list", help="list known profiles and where they come from")
     lst.add_argument("--profile-dir", action="append", default=[])

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import tuyameter.emulator.simlink  # noqa: F401  (sim:// links, for the URLs this command opens)
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, load_profile_arg, run_async
 from tuyameter.cli.options import (
     CLOCK_RATE,
@@ -37,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "run",
         parents=[link_options(url_required=False), profile_options(), json_option()],
-        help="run the gateway",
+        help=summary("run"),
         description="Run the gateway for one meter (URL) or a config file.",
     )
     p.add_argument("-c", "--config", help="gateway configuration file (YAML)")
@@ -65,7 +67,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     d = sub.add_parser(
         "demo",
-        help="the gateway against emulated meters (no hardware, no config)",
+        help=summary("demo"),
         description="Run the gateway against emulated PJ-1103A meters with time accelerated, so that the solar "
         "channel B flips between import and export within seconds.",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json, load_all_profiles
 from tuyameter.cli.options import PORT, SECONDS, json_option
 from tuyameter.tools.lan_scan import PORTS, Found, scan
@@ -14,7 +15,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "scan",
         parents=[json_option()],
-        help="list Tuya devices on stock firmware that announce themselves on the LAN",
+        help=summary("scan"),
         description="Listen for the UDP announcements of stock Tuya devices (6666 in clear for 3.1, 6667 "
         "encrypted for 3.3–3.5, 7000 for 3.5) and list device id, address, product key, protocol version "
         "and the profile that fits the product key. Only listens unless --ask is given.",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import tuyameter.emulator.simlink  # noqa: F401  (sim:// links, for the URLs this command opens)
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, DeviceError, emit_json, load_profile_arg, run_async
 from tuyameter.cli.options import SECONDS, json_option, last_baud, link_options, profile_options
 from tuyameter.pipeline.writes import WriteRefused, validate_write
@@ -16,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "set",
         parents=[link_options(), profile_options(), json_option()],
-        help="write a setting to a meter (validated against the profile)",
+        help=summary("set"),
         description="Connect, write one writable DP by its profile name and report what the MCU answered. "
         "Values are in the profile's units (calibration_voltage 1.004, report_rate 5); buttons take 'press'.",
     )

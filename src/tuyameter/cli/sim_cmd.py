@@ -8,6 +8,7 @@ import json
 import secrets
 import signal
 
+from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, run_async
 from tuyameter.cli.options import BAUD, CLOCK_RATE, PORT, REPORT_RATE
 from tuyameter.emulator.factory import EMULATORS, EmulatorSpec, build_emulator
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     quirk_help = "; ".join(f"{k}[=N]: {v[1]} (default {v[0]:g})" for k, v in QUIRKS.items())
     p = sub.add_parser(
         "sim",
-        help="run an emulated meter on a pty or TCP port",
+        help=summary("sim"),
         description="Run an emulated meter (the MCU side). The first line of output is the endpoint to "
         "connect to (/dev/pts/N, the --link path, or socket://HOST:PORT).",
         epilog=f"Quirks: {quirk_help}. Send SIGUSR1 to cut the power once (kill -USR1 PID).",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuyameter.profiles.model import Profile
 from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.constants import command_name
 from tuyameter.tuyamcu.dp import DPRecord
 from tuyameter.tuyamcu.frame import Frame
+
+if TYPE_CHECKING:  # profiles (pydantic) load only when a profile is asked for
+    from tuyameter.profiles.model import Profile
 
 
 def record_text(r: DPRecord, profile: Profile | None) -> str:
