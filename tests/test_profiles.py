@@ -86,6 +86,7 @@ BAD = [
     ("name: x\ndps:\n  - {dp: 1, name: a, type: value, range: [0, .inf]}\n", 3, "finite"),
     ("name: x\ntuyamcu: {baud: 0}\nquantities: []\n", 2, "greater than or equal to 50"),
     ("name: x\ntuyamcu:\n  wifi_state: 9\nquantities: []\n", 3, "less than or equal to 5"),
+    ("name: x\nreport_ends_with: nope\ndps:\n  - {dp: 1, name: a, type: value}\n", 2, "report_ends_with"),
 ]
 
 

@@ -252,6 +252,9 @@ class Profile(_Model):
     tuyamcu: TuyaMcuSettings = TuyaMcuSettings()
     channels: tuple[str, ...] = ()
     report_rate: str | None = None  # name of the report-rate quantity
+    #: the quantity each report cycle ends with: a burst is complete when it arrives, without
+    #: waiting for the line to go quiet (the quiet time stays the fallback when it does not come)
+    report_ends_with: str | None = None
     quantities: tuple[Quantity, ...]
     computed: tuple[Computed, ...] = ()
     source: str = Field("", exclude=True)
@@ -291,6 +294,9 @@ class Profile(_Model):
                     raise LocatedError(("computed", i, "sum"), f"{c.name}: sum names unknown {p!r}")
         if self.report_rate is not None and self.report_rate not in by:
             raise LocatedError(("report_rate",), f"report_rate names unknown {self.report_rate!r}")
+        end = self.report_ends_with
+        if end is not None and (end not in by or by[end].tuyamcu is None):
+            raise LocatedError(("report_ends_with",), f"report_ends_with must name a quantity with a DP, not {end!r}")
         return self
 
     def model_post_init(self, context: Any, /) -> None:

@@ -58,6 +58,10 @@ class TuyaMcuSource(RunningSource):
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
         self._burst: list[tuple[str, Value]] = []
         self._burst_start: float | None = None
+        end = profile.report_ends_with
+        #: the DP a report cycle ends with (the burst goes out when it arrives), or None
+        self._end_dp = profile.spec(end).dp if end is not None else None
+        self._burst_done = False
         self._last_dp = 0.0
         self._last_dp_any: float | None = None
         self._restarted = False
@@ -168,6 +172,8 @@ class TuyaMcuSource(RunningSource):
                 self._last_dp = self._last_dp_any = e.time
                 if self._burst_start is None:
                     self._burst_start = e.time
+                if self._end_dp is not None and any(r.dp == self._end_dp for r in e.records):
+                    self._burst_done = True
             elif isinstance(e, ev.LinkUp):
                 info: dict[str, object] = {
                     "product": e.product_info,
@@ -190,12 +196,13 @@ class TuyaMcuSource(RunningSource):
         if self._burst_start is None:
             return None
         due = min(self._last_dp + SETTLE, self._burst_start + MAX_HOLD)
-        if now < due:
+        if now < due and not self._burst_done:
             return due
         self._flush()
         return None
 
     def _flush(self) -> None:
+        self._burst_done = False
         if self._burst_start is None:
             return
         self._burst_start = None
