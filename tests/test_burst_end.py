@@ -52,3 +52,24 @@ def test_without_an_end_dp_the_quiet_time_ends_the_burst() -> None:
     assert batches == []
     last_dp_time = 10.0 + 0.01 * (len(answers) - 1)
     assert answers[-1] == last_dp_time + SETTLE
+
+
+def test_two_cycles_read_at_once_still_come_out_as_two_batches() -> None:
+    """A starved process can take two cycles' bytes in one go: the end DP splits them."""
+    emu = Pj1103aEmulator(seed=5, report_rate=3)
+    emu.wifi_state = WifiState.CLOUD
+    emu.tick(10.0)
+    first = emu.data_to_send()
+    truth1 = DPBinding(PROFILE).readings(emu.last_truth)
+    emu.tick(13.0)
+    both = first + emu.data_to_send()
+    truth2 = DPBinding(PROFILE).readings(emu.last_truth)
+    session, source = Session(), TuyaMcuSource("sim://pj1103a", PROFILE)
+    session.receive_data(both, 13.5)
+    assert asyncio.run(source._on_events(session.events(), 13.5)) is None
+    batches = []
+    while not source._out.empty():
+        item = source._out.get_nowait()
+        if isinstance(item, Batch):
+            batches.append(dict(item.readings))
+    assert batches == [dict(truth1), dict(truth2)]

@@ -61,7 +61,6 @@ class TuyaMcuSource(RunningSource):
         end = profile.report_ends_with
         #: the DP a report cycle ends with (the burst goes out when it arrives), or None
         self._end_dp = profile.spec(end).dp if end is not None else None
-        self._burst_done = False
         self._last_dp = 0.0
         self._last_dp_any: float | None = None
         self._restarted = False
@@ -173,7 +172,7 @@ class TuyaMcuSource(RunningSource):
                 if self._burst_start is None:
                     self._burst_start = e.time
                 if self._end_dp is not None and any(r.dp == self._end_dp for r in e.records):
-                    self._burst_done = True
+                    self._flush()  # the cycle is complete: out now, and what follows is the next one
             elif isinstance(e, ev.LinkUp):
                 info: dict[str, object] = {
                     "product": e.product_info,
@@ -196,13 +195,12 @@ class TuyaMcuSource(RunningSource):
         if self._burst_start is None:
             return None
         due = min(self._last_dp + SETTLE, self._burst_start + MAX_HOLD)
-        if now < due and not self._burst_done:
+        if now < due:
             return due
         self._flush()
         return None
 
     def _flush(self) -> None:
-        self._burst_done = False
         if self._burst_start is None:
             return
         self._burst_start = None
