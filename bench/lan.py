@@ -41,7 +41,7 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
     for v in ("3.1", "3.3", "3.4", "3.5"):
         rows.append((f"Tuya LAN {v}: frames opened", f"{codec_rate(v, n):,.0f} frames/s",
                      f"{n:,} 20-DP STATUS frames: split, verify, decrypt, JSON; best of 3"))  # fmt: skip
-    for meters in (10, 100) if quick else (10, 100, 500):
+    for meters in (10, 100) if quick else (10, 100, 500, 2_000):
         res = follow(meters, 10.0 if quick else 20.0)
         kinds = (
             ("tinytuya", "tinytuya polling, a thread each (tuya-local's way)"),

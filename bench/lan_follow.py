@@ -3,6 +3,8 @@
 ``lan_follow.py gateway URLS_FILE SECONDS``: one tuyameter Gateway (no store) over tuya:// sources
 (or socket:// TuyaMCU links, from ``mcu_farm.py``).
 ``lan_follow.py sources URLS_FILE SECONDS``: the tuya:// sources alone, without the meter pipeline.
+``lan_follow.py gateway-mqtt URLS_FILE SECONDS``: the gateway publishing to a mosquitto it starts; the
+latency is then from each update to a subscriber's receipt of its state document.
 ``lan_follow.py gateway-pyserial URLS_FILE SECONDS``: the same over socket:// links, read by pyserial's
 reader thread per link as before issue 13 (for the before/after rows).
 ``lan_follow.py tinytuya URLS_FILE SECONDS``: tuya-local's way: a thread and a persistent tinytuya
@@ -44,8 +46,36 @@ def _stats(t0: tuple[float, float], wall0: float, updates: int, lat: list[float]
             "threads": threading.active_count(), "p50_ms": q(0.5), "p99_ms": q(0.99)}  # fmt: skip
 
 
-async def gateway(urls: list[str], seconds: float) -> dict[str, object]:
+class _Subscriber:
+    """A paho client on the bench's broker: update time in the state document → its arrival, in ms."""
+
+    def __init__(self, port: int) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.lat: list[float] = []
+        self.counting = False
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.c.on_message = self._on_message
+        self.c.connect("127.0.0.1", port)
+        self.c.subscribe("tuyameter/+/state")
+        self.c.loop_start()
+
+    def _on_message(self, client: object, userdata: object, msg: object) -> None:
+        import datetime as dt
+
+        if self.counting:
+            sent = dt.datetime.fromisoformat(json.loads(msg.payload)["time"]).timestamp()  # type: ignore[attr-defined]
+            self.lat.append((time.time() - sent) * 1000)
+
+    def stop(self) -> None:
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+async def gateway(urls: list[str], seconds: float, mqtt_port: int | None = None) -> dict[str, object]:
     from tuyameter.gateway import Gateway, MeterConfig
+    from tuyameter.mqtt.output import MqttOutput
+    from tuyameter.mqtt.settings import MqttSettings
     from tuyameter.pipeline import MeterStatus, MeterUpdate
     from tuyameter.profiles import find_profile
 
@@ -68,14 +98,23 @@ async def gateway(urls: list[str], seconds: float) -> dict[str, object]:
             (online.add if s.online else online.discard)(s.meter)
 
     cfgs = [MeterConfig(f"m{i:04d}", u) for i, u in enumerate(urls)]
-    async with Gateway(cfgs, {c.id: profile for c in cfgs}, store=None, outputs=[Out()]):
+    outputs: list[object] = [Out()]
+    sub = None
+    if mqtt_port is not None:
+        outputs.append(MqttOutput(MqttSettings("127.0.0.1", mqtt_port), {c.id: profile for c in cfgs}))
+        sub = _Subscriber(mqtt_port)
+    async with Gateway(cfgs, {c.id: profile for c in cfgs}, store=None, outputs=outputs):  # type: ignore[arg-type]
         end = time.monotonic() + 120
         while len(online) < len(urls) and time.monotonic() < end:
             await asyncio.sleep(0.2)
         await asyncio.sleep(WARMUP)
         counting, t0, w0 = True, (time.process_time(), 0.0), time.perf_counter()
+        if sub is not None:
+            sub.counting = True
         await asyncio.sleep(seconds)
-        out = _stats(t0, w0, n, lat)
+        out = _stats(t0, w0, n, sub.lat if sub is not None else lat)
+    if sub is not None:
+        sub.stop()
     return out | {"online": len(online)}
 
 
@@ -167,6 +206,18 @@ if __name__ == "__main__":
         kind = "gateway"
     if kind == "tinytuya":
         res = tinytuya_poll(urls, secs)
+    elif kind == "gateway-mqtt":  # publishing to a mosquitto of its own; latency = update → subscriber
+        sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+        import tempfile
+
+        from broker import Broker
+
+        with tempfile.TemporaryDirectory() as d:
+            broker = Broker(Path(d))
+            try:
+                res = asyncio.run(gateway(urls, secs, broker.port))
+            finally:
+                broker.stop()
     else:
         res = asyncio.run(gateway(urls, secs) if kind == "gateway" else sources(urls, secs))
     print(json.dumps(res))

@@ -64,6 +64,10 @@ class _Meter:
     time: str | None = None
 
 
+#: QoS 1 publishes awaiting the broker's acknowledgement at once (paho's default is 20)
+INFLIGHT = 200
+
+
 class MqttOutput:
     def __init__(self, settings: MqttSettings, profiles: dict[str, Profile]) -> None:
         self.settings = settings
@@ -107,7 +111,7 @@ class MqttOutput:
             if s.tls_insecure:
                 tls_context.check_hostname = False
                 tls_context.verify_mode = ssl.CERT_NONE
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             s.host,
             s.port,
             username=s.username,
@@ -117,7 +121,11 @@ class MqttOutput:
             keepalive=s.keepalive,
             tls_context=tls_context,
             timeout=10,
+            max_inflight_messages=INFLIGHT,
         )
+        # A flush of many meters has many publishes waiting at once, by design: not worth a warning.
+        client.pending_calls_threshold = 4 * INFLIGHT
+        return client
 
     async def run(self, api: Api | None = None) -> None:
         """Connect, publish and serve commands forever; cancel to stop (publishes offline)."""
@@ -186,21 +194,24 @@ class MqttOutput:
         await self._flush(client, diagnostics=True)
 
     async def _flush(self, client: aiomqtt.Client, diagnostics: bool = False) -> None:
+        """Everything dirty goes out together, in order, and the acknowledgements are awaited together:
+        one meter's publish never waits for another's round trip to the broker."""
+        out: list[tuple[str, str]] = []
         for meter, m in self.meters.items():
             if m.dirty_availability:
                 m.dirty_availability = False
-                await self._publish(
-                    client, self.settings.meter_topic(meter, "availability"), "online" if m.online else "offline"
-                )
+                out.append((self.settings.meter_topic(meter, "availability"), "online" if m.online else "offline"))
             if m.dirty_state and m.values:
                 m.dirty_state = False
                 doc = state_document(m.profile, m.values) | {"time": m.time}
-                await self._publish(client, self.settings.meter_topic(meter, "state"), json.dumps(doc))
+                out.append((self.settings.meter_topic(meter, "state"), json.dumps(doc)))
             if (diagnostics or m.dirty_diagnostics) and self.api is not None:
                 m.dirty_diagnostics = False
-                await self._publish(
-                    client, self.settings.meter_topic(meter, "diagnostics"), json.dumps(self._diag(meter, m))
-                )
+                out.append((self.settings.meter_topic(meter, "diagnostics"), json.dumps(self._diag(meter, m))))
+        if len(out) == 1:
+            await self._publish(client, *out[0])
+        elif out:
+            await asyncio.gather(*(self._publish(client, topic, payload) for topic, payload in out))
 
     def _diag(self, meter: str, m: _Meter) -> dict[str, object]:
         assert self.api is not None
