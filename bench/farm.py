@@ -34,7 +34,11 @@ def farm(script: str, *args: str) -> Iterator[str]:
 
 def follow(kind: str, urls_file: str, seconds: float) -> dict[str, object]:
     """One ``lan_follow.py`` run: its JSON line (CPU, RSS, updates/s, threads, latency)."""
-    r = subprocess.run([sys.executable, str(HERE / "lan_follow.py"), kind, urls_file, str(seconds)],
-                       capture_output=True, text=True, timeout=900, check=True)  # fmt: skip
+    try:
+        r = subprocess.run([sys.executable, str(HERE / "lan_follow.py"), kind, urls_file, str(seconds)],
+                           capture_output=True, text=True, timeout=300 + 2 * seconds, check=True)  # fmt: skip
+    except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as e:  # a row that says so, not a lost table
+        why = "did not finish" if isinstance(e, subprocess.TimeoutExpired) else f"failed ({e.returncode})"
+        return {"error": why}
     res: dict[str, object] = json.loads(r.stdout.strip().splitlines()[-1])
     return res

@@ -50,6 +50,9 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
         )
         for kind, what in kinds:
             r = res[kind]
+            if "error" in r:
+                rows.append((f"{meters} stock meters (3.4, report 3 s): {what}", str(r["error"]), ""))
+                continue
             lat = f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms" if r["p50_ms"] is not None else "no samples"
             per_core = meters / r["cpu"] if r["cpu"] else float("inf")  # type: ignore[operator]
             rows.append((

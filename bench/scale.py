@@ -19,6 +19,10 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
                 kinds.insert(0, ("gateway-pyserial", "before: pyserial's reader thread per link"))
             for kind, what in kinds:
                 r = follow(kind, urls, 10.0 if quick else 20.0)
+                title = f"{n:,} TuyaMCU meters over socket:// (report {REPORT_S} s, 9600-baud pacing): {what}"
+                if "error" in r:
+                    rows.append((title, str(r["error"]), ""))
+                    continue
                 ideal = n / REPORT_S
                 lat = (
                     f", update → MQTT subscriber p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms"
@@ -26,7 +30,7 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
                     else ""
                 )
                 rows.append((
-                    f"{n:,} TuyaMCU meters over socket:// (report {REPORT_S} s, 9600-baud pacing): {what}",
+                    title,
                     f"{r['cpu'] * 100:.1f} % of a core",  # type: ignore[operator]
                     f"{r['updates_per_s']} updates/s (one per burst: {ideal:.1f}), RSS {r['rss_mb']} MB, "
                     f"{r['threads']} threads{lat}; emulators in another process; no store",

@@ -60,18 +60,9 @@ class SessionPump:
                 signal = self._signal = loop.create_future()  # before taking: no arrival is missed
                 for item in link.received():  # raises LinkError
                     self._take(item)
-                now = loop.time()
-                self.session.tick(now)
-                while data := self.session.data_to_send(now):
-                    await self.link.write(data)
-                    now = loop.time()
-                extra = await handle(self.session.events(), loop.time())
-                if self._stopped:
+                deadline = await self._turn(handle)
+                if deadline is None:
                     break
-                now = loop.time()
-                deadline = self.session.next_deadline(now)
-                if extra is not None:
-                    deadline = min(deadline, extra)
                 if signal.done():
                     continue
                 timer = loop.call_at(deadline, self._poke)
@@ -82,6 +73,20 @@ class SessionPump:
         finally:
             link.set_notify(None)
             self._signal = None
+
+    async def _turn(self, handle: Handler) -> float | None:
+        """Time, what the session has to send, the handler: the next deadline, or None once stopped."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.session.tick(now)
+        while data := self.session.data_to_send(now):
+            await self.link.write(data)
+            now = loop.time()
+        extra = await handle(self.session.events(), loop.time())
+        if self._stopped:
+            return None
+        deadline = self.session.next_deadline(loop.time())
+        return deadline if extra is None else min(deadline, extra)
 
     def _poke(self) -> None:
         s = self._signal
@@ -101,18 +106,10 @@ class SessionPump:
                         await self._settle(read_task)
                         read_task = None
                     self._take_received()
-                now = loop.time()
-                self.session.tick(now)
-                while data := self.session.data_to_send(now):
-                    await self.link.write(data)
-                    now = loop.time()
-                extra = await handle(self.session.events(), loop.time())
-                if self._stopped:
+                deadline = await self._turn(handle)
+                if deadline is None:
                     break
                 now = loop.time()
-                deadline = self.session.next_deadline(now)
-                if extra is not None:
-                    deadline = min(deadline, extra)
                 if read_task is None:
                     read_task = asyncio.ensure_future(self._read())
                 if wake_task is None:
