@@ -150,7 +150,8 @@ def bench_latency(cycles: int) -> None:
         p95 = sorted(s)[int(len(s) * 0.95) - 1]
         ROWS.append(
             (f"emulator cycle start → reading, pty at {baud}", f"median {statistics.median(s) * 1000:.0f} ms, "
-             f"p95 {p95 * 1000:.0f} ms", f"{len(s)} cycles of 20 frames; includes wire time; the burst ends on its last DP (131), no settle wait")
+             f"p95 {p95 * 1000:.0f} ms",
+             f"{len(s)} cycles of 20 frames; includes wire time; the burst ends on its last DP (131), no settle wait")
         )  # fmt: skip
 
 

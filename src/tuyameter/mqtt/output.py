@@ -14,8 +14,9 @@ import json
 import logging
 import ssl
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiomqtt
 
@@ -66,6 +67,38 @@ class _Meter:
 
 #: QoS 1 publishes awaiting the broker's acknowledgement at once (paho's default is 20)
 INFLIGHT = 200
+
+
+class _Window:
+    """QoS 1 publishes in flight, each in a task: at most ``size`` at once (``send`` waits for a
+    place); the first failure is kept and raised by ``check``."""
+
+    def __init__(self, size: int, wake: asyncio.Event) -> None:
+        self._places = asyncio.Semaphore(size)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = wake
+        self.error: BaseException | None = None
+
+    async def send(self, publish: Coroutine[Any, Any, None]) -> None:
+        await self._places.acquire()
+        task = asyncio.ensure_future(publish)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._places.release()
+        if not task.cancelled() and (e := task.exception()) is not None and self.error is None:
+            self.error = e
+            self._wake.set()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def cancel(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
 
 
 class MqttOutput:
@@ -194,9 +227,10 @@ class MqttOutput:
             m.dirty_availability = m.dirty_state = True
         await self._flush(client, diagnostics=True)
 
-    async def _flush(self, client: aiomqtt.Client, diagnostics: bool = False) -> None:
-        """Everything dirty goes out together, in order, and the acknowledgements are awaited together:
-        one meter's publish never waits for another's round trip to the broker."""
+    async def _flush(self, client: aiomqtt.Client, diagnostics: bool = False, window: _Window | None = None) -> None:
+        """Everything dirty goes out, in order. With a window the acknowledgements are not waited for
+        here (an update that comes meanwhile goes out at once); without, they are awaited together.
+        Either way one meter's publish never waits for another's round trip to the broker."""
         out: list[tuple[str, str]] = []
         for meter, m in self.meters.items():
             if m.dirty_availability:
@@ -209,7 +243,10 @@ class MqttOutput:
             if (diagnostics or m.dirty_diagnostics) and self.api is not None:
                 m.dirty_diagnostics = False
                 out.append((self.settings.meter_topic(meter, "diagnostics"), json.dumps(self._diag(meter, m))))
-        if len(out) == 1:
+        if window is not None:
+            for topic, payload in out:
+                await window.send(self._publish(client, topic, payload))
+        elif len(out) == 1:
             await self._publish(client, *out[0])
         elif out:
             await asyncio.gather(*(self._publish(client, topic, payload) for topic, payload in out))
@@ -229,20 +266,32 @@ class MqttOutput:
         loop = asyncio.get_running_loop()
         next_refresh = loop.time() + self.settings.refresh
         next_diag = loop.time() + DIAG_INTERVAL
-        while True:
-            timeout = max(0.0, min(next_refresh, next_diag) - loop.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
-            now = loop.time()
-            if now >= next_refresh:
-                next_refresh = now + self.settings.refresh
-                for m in self.meters.values():
-                    m.dirty_state = m.dirty_availability = True
-            diag = now >= next_diag
-            if diag:
-                next_diag = now + DIAG_INTERVAL
-            await self._flush(client, diagnostics=diag)
+        window = _Window(INFLIGHT, self._wake)
+        try:
+            while True:
+                timeout = max(0.0, min(next_refresh, next_diag) - loop.time())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                self._wake.clear()
+                window.check()  # a publish failed: end here, and the connection is made anew
+                next_refresh, next_diag = await self._due(client, window, next_refresh, next_diag)
+        finally:
+            window.cancel()
+
+    async def _due(
+        self, client: aiomqtt.Client, window: _Window, next_refresh: float, next_diag: float
+    ) -> tuple[float, float]:
+        """Publish what is due now; the next refresh and diagnostics times."""
+        now = asyncio.get_running_loop().time()
+        if now >= next_refresh:
+            next_refresh = now + self.settings.refresh
+            for m in self.meters.values():
+                m.dirty_state = m.dirty_availability = True
+        diag = now >= next_diag
+        if diag:
+            next_diag = now + DIAG_INTERVAL
+        await self._flush(client, diagnostics=diag, window=window)
+        return next_refresh, next_diag
 
     # -- commands -------------------------------------------------------------
 
