@@ -98,3 +98,34 @@ def test_a_gateway_follows_many_bridged_meters_without_a_thread_each() -> None:
             assert last["voltage"] > 100 and "power_a" in last
 
     asyncio.run(main())
+
+
+def test_bytes_then_the_close_in_one_go_reach_the_session_before_the_link_error() -> None:
+    """A frame and the peer's close arrive together: the pump gives the frame to the session, then
+    raises the link error (the bytes are not dropped with it)."""
+    from tuyameter.transport.session_pump import SessionPump
+    from tuyameter.tuyamcu.frame import Frame
+    from tuyameter.tuyamcu.session import Session
+
+    async def main() -> None:
+        frame = Frame(0x00, b"\x01", 3).encode()  # a heartbeat answer, then gone
+
+        async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(frame)
+            writer.close()
+
+        server = await asyncio.start_server(peer, "127.0.0.1", 0)
+        link = await open_link(f"socket://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        await wait_for(lambda: len(link._chunks) >= 2, 5)  # both in before the pump looks
+        session, seen = Session(), bytearray()
+
+        async def handle(events: list[object], now: float) -> float | None:
+            return None
+
+        with pytest.raises(LinkError, match="closed"):
+            await asyncio.wait_for(SessionPump(link, session, on_bytes=seen.extend).run(handle), 30)
+        assert bytes(seen) == frame and session.stats.frames_in == 1
+        await link.close()
+        server.close()
+
+    asyncio.run(main())

@@ -246,9 +246,7 @@ class MqttOutput:
         if window is not None:
             for topic, payload in out:
                 await window.send(self._publish(client, topic, payload))
-        elif len(out) == 1:
-            await self._publish(client, *out[0])
-        elif out:
+        else:
             await asyncio.gather(*(self._publish(client, topic, payload) for topic, payload in out))
 
     def _diag(self, meter: str, m: _Meter) -> dict[str, object]:

@@ -83,21 +83,76 @@ def parse_link_url(url: str) -> LinkUrl:
     return LinkUrl("serial", target, baud)
 
 
-class SerialLink:
+class Arrivals:
+    """What a link has received and the loop has not taken yet: chunks stamped with their time of
+    arrival (loop clock), or the error that ended the link, in order. Shared by the links that
+    stamp their own bytes (:class:`SerialLink`, ``transport.tcp.TcpLink``).
+
+    Items are appended by :meth:`_put` on the loop, or straight to the deque from another thread
+    followed by :meth:`_arrived` scheduled on the loop (a deque append is thread-safe).
+    """
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self._loop = asyncio.get_running_loop()
+        self._chunks: collections.deque[tuple[bytes, float] | BaseException] = collections.deque()
+        self._ready = asyncio.Event()
+        self._notify: Callable[[], None] | None = None
+
+    def set_notify(self, notify: Callable[[], None] | None) -> None:
+        """Called (on the loop) whenever bytes or an error arrive."""
+        self._notify = notify
+
+    def _put(self, item: tuple[bytes, float] | BaseException) -> None:  # on the loop
+        self._chunks.append(item)
+        self._arrived()
+
+    def _arrived(self) -> None:  # on the loop
+        self._ready.set()
+        if self._notify is not None:
+            self._notify()
+
+    async def read(self) -> bytes:
+        return (await self.read_timed())[0]
+
+    async def read_timed(self) -> tuple[bytes, float]:
+        while not self._chunks:
+            self._ready.clear()
+            if self._chunks:
+                break
+            await self._ready.wait()
+        return self._unwrap(self._chunks.popleft())
+
+    def received(self) -> list[tuple[bytes, float]]:
+        """Everything that has arrived. Bytes that came before an error are given first; the error
+        is raised by the next call, and the listener is told at once so that the call comes."""
+        out: list[tuple[bytes, float]] = []
+        while self._chunks:
+            if isinstance(self._chunks[0], BaseException) and out:
+                self._arrived()
+                break
+            out.append(self._unwrap(self._chunks.popleft()))
+        return out
+
+    def _unwrap(self, item: tuple[bytes, float] | BaseException) -> tuple[bytes, float]:
+        if isinstance(item, LinkError):
+            raise item
+        if isinstance(item, BaseException):
+            raise LinkError(f"{self.description}: {item}") from item
+        return item
+
+
+class SerialLink(Arrivals):
     """A pyserial port read by a helper thread; bytes are handed to the event loop.
 
-    The thread stamps each chunk with its time of arrival and keeps it in a thread-safe deque,
+    The thread stamps each chunk with its time of arrival and keeps it in the thread-safe deque,
     so :meth:`received` sees everything the thread has read even while the event loop was
     blocked (its wake-up callbacks have not run yet then).
     """
 
     def __init__(self, port: serial.SerialBase, description: str) -> None:
-        self.description = description
+        super().__init__(description)
         self._port = port
-        self._loop = asyncio.get_running_loop()
-        self._chunks: collections.deque[tuple[bytes, float] | BaseException] = collections.deque()
-        self._ready = asyncio.Event()
-        self._notify: Callable[[], None] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._reader, name=f"read {description}", daemon=True)
         self._thread.start()
@@ -114,37 +169,6 @@ class SerialLink:
                 self._chunks.append(e)
                 with contextlib.suppress(RuntimeError):
                     self._loop.call_soon_threadsafe(self._arrived)
-
-    def _arrived(self) -> None:  # on the loop
-        self._ready.set()
-        if self._notify is not None:
-            self._notify()
-
-    def set_notify(self, notify: Callable[[], None] | None) -> None:
-        """Called (on the loop) whenever bytes or an error arrive."""
-        self._notify = notify
-
-    async def read(self) -> bytes:
-        return (await self.read_timed())[0]
-
-    async def read_timed(self) -> tuple[bytes, float]:
-        while not self._chunks:
-            self._ready.clear()
-            if self._chunks:
-                break
-            await self._ready.wait()
-        return self._unwrap(self._chunks.popleft())
-
-    def received(self) -> list[tuple[bytes, float]]:
-        out = []
-        while self._chunks:
-            out.append(self._unwrap(self._chunks.popleft()))
-        return out
-
-    def _unwrap(self, item: tuple[bytes, float] | BaseException) -> tuple[bytes, float]:
-        if isinstance(item, BaseException):
-            raise LinkError(f"{self.description}: {item}") from item
-        return item
 
     async def write(self, data: bytes) -> None:
         try:

@@ -11,28 +11,22 @@ its chunks, and no thread is involved.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import socket
-from collections.abc import Callable
 
-from tuyameter.transport.links import LinkError
+from tuyameter.transport.links import Arrivals, LinkError
 
 #: what may queue unsent before write() waits for the peer to take it
 _HIGH_WATER = 64 * 1024
 
 
-class TcpLink(asyncio.Protocol):
+class TcpLink(Arrivals, asyncio.Protocol):
     def __init__(self, description: str) -> None:
-        self.description = description
-        self._loop = asyncio.get_running_loop()
-        self._chunks: collections.deque[tuple[bytes, float] | LinkError] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
+        super().__init__(description)
         self._transport: asyncio.Transport | None = None
         self._closed = False
         self._drained = asyncio.Event()
         self._drained.set()
-        self._notify: Callable[[], None] | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------
 
@@ -46,19 +40,17 @@ class TcpLink(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
-        self._chunks.append((data, self._loop.time()))
-        self._wake()
+        self._put((data, self._loop.time()))
 
     def eof_received(self) -> bool:
         return False  # the peer closed: close our side too (connection_lost follows)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if not self._closed:
-            why = f"{exc}" if exc is not None else "the other end closed the connection"
-            self._chunks.append(LinkError(f"{self.description}: {why}"))
         self._transport = None
         self._drained.set()
-        self._wake()
+        if not self._closed:
+            why = f"{exc}" if exc is not None else "the other end closed the connection"
+            self._put(LinkError(f"{self.description}: {why}"))
 
     def pause_writing(self) -> None:
         self._drained.clear()
@@ -66,32 +58,7 @@ class TcpLink(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._drained.set()
 
-    # -- Link ------------------------------------------------------------------------
-
-    async def read(self) -> bytes:
-        return (await self.read_timed())[0]
-
-    async def read_timed(self) -> tuple[bytes, float]:
-        while not self._chunks:
-            self._waiter = self._loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._unwrap(self._chunks.popleft())
-
-    def set_notify(self, notify: Callable[[], None] | None) -> None:
-        """Called (on the loop) whenever bytes or the end of the connection arrive."""
-        self._notify = notify
-
-    def received(self) -> list[tuple[bytes, float]]:
-        out: list[tuple[bytes, float]] = []
-        while self._chunks:
-            item = self._chunks[0]
-            if isinstance(item, LinkError) and out:
-                break  # the bytes before the error first; the error on the next read
-            out.append(self._unwrap(self._chunks.popleft()))
-        return out
+    # -- Link (reading is Arrivals') --------------------------------------------------
 
     async def write(self, data: bytes) -> None:
         t = self._transport
@@ -105,21 +72,6 @@ class TcpLink(asyncio.Protocol):
         t = self._transport
         if t is not None:
             t.close()
-
-    # -- internals --------------------------------------------------------------------
-
-    def _wake(self) -> None:
-        w = self._waiter
-        if w is not None and not w.done():
-            w.set_result(None)
-        if self._notify is not None:
-            self._notify()
-
-    @staticmethod
-    def _unwrap(item: tuple[bytes, float] | LinkError) -> tuple[bytes, float]:
-        if isinstance(item, LinkError):
-            raise item
-        return item
 
 
 async def open_tcp(host: str, port: int, description: str) -> TcpLink:
