@@ -32,7 +32,10 @@ def codec_rate(version: str, n: int) -> float:
 
 def follow(n: int, seconds: float) -> dict[str, dict[str, object]]:
     with farm("lan_farm.py", str(n), "3.4") as urls:
-        return {kind: follow_with(kind, urls, seconds) for kind in ("tinytuya", "sources", "gateway")}
+        res = {kind: follow_with(kind, urls, seconds) for kind in ("tinytuya", "sources", "gateway")}
+    with farm("floor.py", "server", str(n)) as urls:
+        res["floor"] = follow_with("floor", urls, seconds)
+    return res
 
 
 def run(quick: bool) -> list[tuple[str, str, str]]:
@@ -47,6 +50,7 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
             ("tinytuya", "tinytuya polling, a thread each (tuya-local's way)"),
             ("sources", "our tuya:// sources alone"),
             ("gateway", "our whole gateway (no store)"),
+            ("floor", "bare asyncio sockets, same traffic, no protocol (the floor)"),
         )
         for kind, what in kinds:
             r = res[kind]
@@ -61,4 +65,18 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
                 f"{r['updates_per_s']} updates/s, {lat}, RSS {r['rss_mb']} MB, {r['threads']} threads; "
                 "emulators in another process",
             ))  # fmt: skip
+        rows.append(_ratios(meters, res))
     return rows
+
+
+def _ratios(meters: int, res: dict[str, dict[str, object]]) -> tuple[str, str, str]:
+    """Devices per core against tinytuya's, and the most the floor allows any asyncio client."""
+    cpu = {k: r.get("cpu") for k, r in res.items()}
+    if not all(isinstance(v, float) and v > 0 for v in cpu.values()):
+        return (f"{meters} stock meters: devices per core vs tinytuya", "a run failed", "")
+    t = cpu["tinytuya"]
+    return (
+        f"{meters} stock meters: devices per core vs tinytuya",
+        f"sources {t / cpu['sources']:.1f}×, gateway {t / cpu['gateway']:.1f}×",  # type: ignore[operator]
+        f"bare sockets alone reach only {t / cpu['floor']:.1f}× (tinytuya's CPU ÷ the floor's)",  # type: ignore[operator]
+    )

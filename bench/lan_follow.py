@@ -9,6 +9,8 @@ latency is then from each update to a subscriber's receipt of its state document
 reader thread per link as before issue 13 (for the before/after rows).
 ``lan_follow.py tinytuya URLS_FILE SECONDS``: tuya-local's way: a thread and a persistent tinytuya
 connection per device, status() every 3 s.
+``lan_follow.py floor URLS_FILE SECONDS``: bare asyncio connections to ``floor.py server`` (no protocol):
+what the event loop alone costs for the same traffic.
 Prints one JSON line.
 """
 
@@ -206,6 +208,10 @@ if __name__ == "__main__":
         kind = "gateway"
     if kind == "tinytuya":
         res = tinytuya_poll(urls, secs)
+    elif kind == "floor":
+        from floor import client
+
+        res = asyncio.run(client([int(u.rsplit(":", 1)[1]) for u in urls], secs))
     elif kind == "gateway-mqtt":  # publishing to a mosquitto of its own; latency = update → subscriber
         sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
         import tempfile

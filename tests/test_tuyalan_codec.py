@@ -4,17 +4,21 @@ for every version; the stream decoder on garbage and on any chunking (hypothesis
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tinytuya.core import message_helper as tt_msg
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from tinytuya.core.XenonDevice import XenonDevice
 
 from tuyameter.tuyalan.codec import Codec
 from tuyameter.tuyalan.constants import UDP_KEY, Command
-from tuyameter.tuyalan.crypto import CryptoError
+from tuyameter.tuyalan.crypto import AesKey, CryptoError
 from tuyameter.tuyalan.discovery import announcement, app_request, parse_datagram
 from tuyameter.tuyalan.envelope import session_key
 from tuyameter.tuyalan.frame import FrameDecoder, FrameError
@@ -122,6 +126,38 @@ def test_the_decoder_never_crashes_and_keeps_its_buffer_bounded(data: bytes) -> 
                 with contextlib.suppress(FrameError, CryptoError):
                     Codec(version, KEY, role).unpack(r)
     assert dec.pending <= max(3, len(data))
+
+
+@given(st.lists(st.binary(max_size=100), min_size=1, max_size=8), st.binary(max_size=40))
+def test_a_key_used_message_after_message_encrypts_as_a_fresh_cipher_would(bodies: list[bytes], junk: bytes) -> None:
+    """A connection's key keeps its cipher contexts for every message: nothing may carry from one
+    message to the next, not even after a decryption of bytes that are not whole blocks."""
+    k = AesKey(KEY)
+    for body in bodies:
+        with contextlib.suppress(CryptoError):
+            k.ecb_decrypt(junk)
+        padder = padding.PKCS7(128).padder()
+        fresh = Cipher(algorithms.AES(KEY), modes.ECB()).encryptor()
+        assert k.ecb_encrypt(body) == fresh.update(padder.update(body) + padder.finalize()) + fresh.finalize()
+        assert k.ecb_decrypt(k.ecb_encrypt(body)) == body
+        assert k.hmac_sha256(body) == hmac.new(KEY, body, hashlib.sha256).digest()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_long_connection_s_frames_all_open_in_tinytuya(version: str) -> None:
+    """Many frames from one codec (its contexts and its once-sealed heartbeats reused), each opened by tinytuya."""
+    dev = Codec(version, KEY, "device")
+    if version in ("3.4", "3.5"):
+        dev.session_key = b"S" * 16
+    tt_key = dev.session_key if version in ("3.4", "3.5") else None
+    tt = tinytuya_device(version, session=dev.session_key)
+    for i in range(12):
+        cmd = (Command.STATUS, Command.HEART_BEAT, Command.UPDATEDPS)[i % 3]
+        body = {"dps": {"101": i * 997, "102": "x" * i}} if cmd == Command.STATUS else {"gwId": "bf01"}
+        m = tt_msg.unpack_message(dev.pack(cmd, body), hmac_key=tt_key)
+        assert m.crc_good and m.cmd == cmd and m.seqno == i + 1
+        if cmd == Command.STATUS or version != "3.1":
+            assert tt._decode_payload(m.payload) == body
 
 
 @given(st.binary(max_size=600))

@@ -95,6 +95,8 @@ class ClientSession:
         self._last_rx = 0.0
         self._next_heartbeat = 0.0
         self._next_refresh: float | None = None
+        self._heartbeat = msg.heartbeat(c.device_id)
+        self._update: tuple[tuple[int, ...], tuple[Command, bytes]] | None = None  # UPDATEDPS made once
         self._writes: list[_Write] = []
         self._next_id = 0
         self._started = False
@@ -122,7 +124,7 @@ class ClientSession:
             self._pending_since = None
         elif raws or self._pending_since is None:  # progress, or a new partial frame: its clock starts now
             self._pending_since = now
-        queue = list(raws)
+        queue = raws
         while queue:
             raw = queue.pop(0)
             try:
@@ -164,7 +166,7 @@ class ClientSession:
         if now >= self._next_heartbeat:
             if now - self._last_rx > self.config.heartbeat_interval * 1.5:
                 self.stats.heartbeats_missed += 1
-            self._send(*msg.heartbeat(self.config.device_id), now)
+            self._send(*self._heartbeat, now)
             self._next_heartbeat = now + self.config.heartbeat_interval
         if self._next_refresh is not None and now >= self._next_refresh:
             self._refresh(now)
@@ -237,7 +239,9 @@ class ClientSession:
         if c.version == "3.1":  # 3.1 firmware has no UPDATEDPS: ask for the whole status instead
             self._send(*msg.query(c.version, c.device_id, int(time.time())), now)
         elif c.refresh_dps:
-            self._send(*msg.update_dps(list(c.refresh_dps)), now)
+            if self._update is None or self._update[0] != c.refresh_dps:
+                self._update = c.refresh_dps, msg.update_dps(list(c.refresh_dps))
+            self._send(*self._update[1], now)
         self._next_refresh = None if c.refresh_interval is None else now + c.refresh_interval
 
     def _fail(self, reason: str, kind: str, now: float) -> None:
@@ -261,14 +265,14 @@ class ClientSession:
             return
         if m.retcode:
             self.stats.error_answers += 1
-        text = m.body.decode("utf-8", "replace") if m.body else ""
-        if "data unvalid" in text and not self.device22 and self.phase is Phase.QUERYING:
+        if self.phase is Phase.QUERYING and not self.device22 and b"data unvalid" in m.body:
             self.device22 = True  # ask again, naming the DPs
             self._query(now)
             return
         if m.cmd in (Command.CONTROL, Command.CONTROL_NEW) and m.retcode and self._writes:
             w = self._writes.pop(0)
-            self._write_done(w, False, {}, f"the device refused it (code {m.retcode}: {text or 'no text'})", now)
+            text = m.body.decode("utf-8", "replace") or "no text"
+            self._write_done(w, False, {}, f"the device refused it (code {m.retcode}: {text})", now)
             return
         dps = msg.dps_of(m.data)
         if dps is None:

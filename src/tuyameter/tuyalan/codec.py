@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from tuyameter.tuyalan.constants import command_name
-from tuyameter.tuyalan.crypto import CryptoError
+from tuyameter.tuyalan.constants import Command, command_name
+from tuyameter.tuyalan.crypto import AesKey, CryptoError
 from tuyameter.tuyalan.envelope import seal, unseal
 from tuyameter.tuyalan.frame import FrameError, Packet, RawFrame, encode_55aa, encode_6699, open_frame
+from tuyameter.tuyalan.messages import encode
+
+#: what a connection sends again and again with the same body: sealed once per key
+REPEATED = frozenset({Command.HEART_BEAT, Command.UPDATEDPS})
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """A decoded message: the body is JSON text (``data``) or raw bytes (negotiation)."""
 
     seq: int
@@ -42,25 +44,51 @@ class Codec:
     def __init__(self, version: str, local_key: bytes, role: str) -> None:
         if len(local_key) != 16:
             raise ValueError(f"a local key has 16 characters, not {len(local_key)}")
-        self.version, self.local_key, self.role = version, local_key, role
-        self.session_key: bytes | None = None
+        self.version, self.role = version, role
+        self._local = AesKey(local_key)
+        self._session: AesKey | None = None
+        self._sealed: dict[tuple[int, bytes], bytes] = {}
         self.seq = 1
 
     @property
-    def key(self) -> bytes:
+    def local_key(self) -> bytes:
+        return self._local.raw
+
+    @local_key.setter
+    def local_key(self, key: bytes) -> None:
+        self._local = AesKey(key)
+        self._sealed.clear()
+
+    @property
+    def session_key(self) -> bytes | None:
+        """The 3.4/3.5 session key, once negotiated."""
+        return self._session.raw if self._session is not None else None
+
+    @session_key.setter
+    def session_key(self, key: bytes | None) -> None:
+        self._session = AesKey(key) if key is not None else None
+        self._sealed.clear()
+
+    @property
+    def key(self) -> AesKey:
         """The key frames use now: the session key once negotiated (3.4/3.5), else the local key."""
-        return self.session_key or self.local_key
+        return self._session or self._local
 
     def reset(self) -> None:
         self.session_key, self.seq = None, 1
 
     def pack(self, cmd: int, body: bytes | dict[str, Any], retcode: int | None = None) -> bytes:
         if isinstance(body, dict):
-            body = json.dumps(body, separators=(",", ":")).encode()
+            body = encode(body)
         if self.role == "device" and retcode is None:
             retcode = 0
         key = self.key
-        payload = seal(self.version, cmd, body, key)
+        if cmd in REPEATED:
+            payload = self._sealed.get((cmd, body))
+            if payload is None:
+                payload = self._sealed[cmd, body] = seal(self.version, cmd, body, key)
+        else:
+            payload = seal(self.version, cmd, body, key)
         packet = Packet(self.seq, cmd, payload, retcode)
         self.seq += 1
         if self.version == "3.5":

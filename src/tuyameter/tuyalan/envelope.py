@@ -7,13 +7,13 @@ import binascii
 import hashlib
 
 from tuyameter.tuyalan.constants import NO_HEADER, Command, version_header
-from tuyameter.tuyalan.crypto import CryptoError, ecb_decrypt, ecb_encrypt, gcm_encrypt, hmac_sha256
+from tuyameter.tuyalan.crypto import CryptoError, Key, ecb_decrypt, ecb_encrypt, gcm_encrypt, hmac_sha256, raw
 
 #: 3.1 encrypts only these, in its base64 + md5 envelope
 _V31_SEALED = frozenset({Command.CONTROL, Command.STATUS})
 
 
-def seal(version: str, cmd: int, body: bytes, key: bytes) -> bytes:
+def seal(version: str, cmd: int, body: bytes, key: Key) -> bytes:
     """``body`` (JSON or raw bytes) → the payload as it travels (for 3.5: the GCM plaintext)."""
     if not body:
         return b""
@@ -30,7 +30,7 @@ def seal(version: str, cmd: int, body: bytes, key: bytes) -> bytes:
     return header + ecb_encrypt(key, body)  # 3.2 / 3.3
 
 
-def unseal(version: str, payload: bytes, key: bytes) -> bytes:
+def unseal(version: str, payload: bytes, key: Key) -> bytes:
     """The payload as it travelled → its body (JSON text or raw bytes). CryptoError if it won't open."""
     if not payload:
         return b""
@@ -61,9 +61,9 @@ def unseal(version: str, payload: bytes, key: bytes) -> bytes:
     return payload[15:] if payload.startswith(vb) else payload
 
 
-def _v31_signature(b64: bytes, key: bytes) -> bytes:
+def _v31_signature(b64: bytes, key: Key) -> bytes:
     """The 16 hex digits that sign a 3.1 envelope: the middle of md5 over the text and the key."""
-    return hashlib.md5(b"data=" + b64 + b"||lpv=3.1||" + key).hexdigest()[8:24].encode()
+    return hashlib.md5(b"data=" + b64 + b"||lpv=3.1||" + raw(key)).hexdigest()[8:24].encode()
 
 
 # -- session key (3.4, 3.5) -----------------------------------------------------------

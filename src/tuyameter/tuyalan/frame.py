@@ -12,9 +12,10 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tuyameter.tuyalan.constants import MAX_FRAME, PREFIX_55AA, PREFIX_6699, SUFFIX_55AA, SUFFIX_6699
-from tuyameter.tuyalan.crypto import CryptoError, gcm_decrypt, gcm_encrypt, hmac_sha256, same
+from tuyameter.tuyalan.crypto import CryptoError, Key, gcm_decrypt, gcm_encrypt, hmac_sha256, same
 
 _H55 = struct.Struct(">4I")  # prefix, seq, cmd, length
 _H66 = struct.Struct(">IHIII")  # prefix, reserved, seq, cmd, length
@@ -29,8 +30,7 @@ class FrameError(ValueError):
     """A frame whose checksum, HMAC or tag does not verify, or whose layout is wrong."""
 
 
-@dataclass(frozen=True)
-class Packet:
+class Packet(NamedTuple):
     """What a frame carries: ``payload`` is still as sent (encrypted or not, per version)."""
 
     seq: int
@@ -39,8 +39,7 @@ class Packet:
     retcode: int | None = None  # only in frames from the device
 
 
-@dataclass(frozen=True)
-class RawFrame:
+class RawFrame(NamedTuple):
     prefix: int
     seq: int
     cmd: int
@@ -51,7 +50,7 @@ class RawFrame:
         return self.prefix == PREFIX_6699
 
 
-def encode_55aa(p: Packet, hmac_key: bytes | None = None) -> bytes:
+def encode_55aa(p: Packet, hmac_key: Key | None = None) -> bytes:
     """A 0x55AA frame; CRC32 without ``hmac_key`` (3.1–3.3), HMAC-SHA256 with it (3.4)."""
     body = (b"" if p.retcode is None else RETCODE.pack(p.retcode)) + p.payload
     check_len = 32 if hmac_key else 4
@@ -60,7 +59,7 @@ def encode_55aa(p: Packet, hmac_key: bytes | None = None) -> bytes:
     return head + body + check + _S55
 
 
-def encode_6699(p: Packet, key: bytes, iv: bytes | None = None) -> bytes:
+def encode_6699(p: Packet, key: Key, iv: bytes | None = None) -> bytes:
     """A 0x6699 frame (3.5): AES-GCM under ``key``, the 14 header bytes after the prefix as AAD."""
     plain = (b"" if p.retcode is None else RETCODE.pack(p.retcode)) + p.payload
     head = _H66.pack(PREFIX_6699, 0, p.seq & 0xFFFFFFFF, p.cmd, 12 + len(plain) + 16)
@@ -69,7 +68,7 @@ def encode_6699(p: Packet, key: bytes, iv: bytes | None = None) -> bytes:
     return head + iv + ct + tag + _S66
 
 
-def open_frame(raw: RawFrame, key: bytes | None, *, hmac: bool, has_retcode: bool) -> Packet:
+def open_frame(raw: RawFrame, key: Key | None, *, hmac: bool, has_retcode: bool) -> Packet:
     """Verify and unwrap: ``key`` is the HMAC key (``hmac=True``, 3.4) or the GCM key (6699)."""
     d = raw.data
     if raw.is_6699:
@@ -123,37 +122,44 @@ class FrameDecoder:
     _buf: bytearray = field(default_factory=bytearray)
 
     def feed(self, data: bytes) -> list[RawFrame]:
-        self._buf += data
+        if self._buf:  # the tail of the last read: go on from there
+            self._buf += data
+            data = bytes(self._buf)
+            self._buf.clear()
         out: list[RawFrame] = []
-        buf = self._buf
+        stats, pos, end = self.stats, 0, len(data)
         while True:
-            start = _first_prefix(buf)
-            if start < 0:
-                keep = 3  # a prefix may be split across reads
-                if len(buf) > keep:
-                    self._skip(len(buf) - keep)
+            m = _PREFIX.search(data, pos)
+            if m is None:
+                keep = max(pos, end - 3)  # a prefix may be split across reads
+                stats.garbage_bytes += keep - pos
+                self._buf += data[keep:]
                 return out
-            if start:
-                self._skip(start)
-            is66 = buf[:4] == _P66
+            start = m.start()
+            stats.garbage_bytes += start - pos
+            pos = start
+            is66 = data[pos : pos + 4] == _P66
             hs = _H66 if is66 else _H55
-            if len(buf) < hs.size:
+            if end - pos < hs.size:
+                self._buf += data[pos:]
                 return out
-            fields = hs.unpack_from(buf)
+            fields = hs.unpack_from(data, pos)
             seq, cmd, length = fields[-3:]
             total = hs.size + length + (4 if is66 else 0)
             minimum = 12 + 16 if is66 else 4 + 4  # IV and tag; CRC and suffix
-            if not minimum <= length <= MAX_FRAME:
-                self._resync()
+            if not minimum <= length <= MAX_FRAME or (
+                end - pos >= total and data[pos + total - 4 : pos + total] != (_S66 if is66 else _S55)
+            ):
+                stats.resyncs += 1
+                stats.garbage_bytes += 1
+                pos += 1
                 continue
-            if len(buf) < total:
+            if end - pos < total:
+                self._buf += data[pos:]
                 return out
-            if buf[total - 4 : total] != (_S66 if is66 else _S55):
-                self._resync()
-                continue
-            out.append(RawFrame(PREFIX_6699 if is66 else PREFIX_55AA, seq, cmd, bytes(buf[:total])))
-            del buf[:total]
-            self.stats.frames += 1
+            out.append(RawFrame(PREFIX_6699 if is66 else PREFIX_55AA, seq, cmd, data[pos : pos + total]))
+            pos += total
+            stats.frames += 1
 
     def unstick(self) -> list[RawFrame]:
         """The frame waited for is not coming (a header in garbage claimed a length): skip it, look again."""
@@ -176,9 +182,3 @@ class FrameDecoder:
 
 
 _PREFIX = re.compile(re.escape(_P55) + b"|" + re.escape(_P66))
-
-
-def _first_prefix(buf: bytearray) -> int:
-    """Where the first 0x55AA or 0x6699 prefix starts (a search that stops at the first)."""
-    m = _PREFIX.search(buf)
-    return m.start() if m else -1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tuyameter.tuyalan.constants import Command
@@ -26,12 +27,18 @@ def control(version: str, dev_id: str, dps: dict[str, Any], t: int) -> tuple[Com
     return Command.CONTROL, {"devId": dev_id, "uid": dev_id, "t": str(t), "dps": dps}
 
 
-def heartbeat(dev_id: str) -> tuple[Command, dict[str, Any]]:
-    return Command.HEART_BEAT, {"gwId": dev_id, "devId": dev_id}
+def heartbeat(dev_id: str) -> tuple[Command, bytes]:
+    """The same bytes every time: a connection makes them once and its codec seals them once."""
+    return Command.HEART_BEAT, encode({"gwId": dev_id, "devId": dev_id})
 
 
-def update_dps(dps: list[int]) -> tuple[Command, dict[str, Any]]:
-    return Command.UPDATEDPS, {"dpId": dps}
+def update_dps(dps: list[int]) -> tuple[Command, bytes]:
+    return Command.UPDATEDPS, encode({"dpId": dps})
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """A body as it goes in a frame: compact JSON."""
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def status(version: str, dev_id: str, dps: dict[str, Any], t: int) -> dict[str, Any]:
@@ -48,9 +55,7 @@ def dps_of(data: Any) -> dict[str, Any] | None:
     dps = data.get("dps")
     if dps is None and isinstance(data.get("data"), dict):
         dps = data["data"].get("dps")
-    if not isinstance(dps, dict):
-        return None
-    return {str(k): v for k, v in dps.items()}
+    return dps if isinstance(dps, dict) else None  # JSON object keys are always text
 
 
 def requested_dps(data: Any) -> list[int] | None:

@@ -30,18 +30,18 @@ class LanBinding:
 
     def readings(self, dps: dict[str, Any]) -> list[tuple[str, Value]]:
         out: list[tuple[str, Value]] = []
-        conv = self._conv
+        conv, stats = self._conv, self.stats
+        stats.records += len(dps)
         for key, raw in dps.items():
-            self.stats.records += 1
             c = conv.get(key)
             if c is None:
-                self.stats.unknown_dps += 1
+                stats.unknown_dps += 1
                 if isinstance(raw, bool | int | float | str):
                     out.append((f"dp{key}", raw))
                 continue
             value = c[1](raw)
             if value is None:
-                self.stats.type_mismatches += 1
+                stats.type_mismatches += 1
             else:
                 out.append((c[0], value))
         return out
@@ -77,9 +77,10 @@ def _converter(spec: Quantity) -> Callable[[Any], Value | None]:
         scale, digits = spec.scale, spec.decimals
 
         def number(raw: Any) -> Value | None:
-            if not isinstance(raw, int) or isinstance(raw, bool):
-                return None
-            return raw if scale == 1 else round(raw * scale, digits)
+            return round(raw * scale, digits) if type(raw) is int else None  # not bool, a subclass
 
-        return number
+        def whole(raw: Any) -> Value | None:
+            return raw if type(raw) is int else None
+
+        return whole if scale == 1 else number
     return lambda raw: raw if isinstance(raw, str) else None
