@@ -9,11 +9,11 @@ import hmac
 import json
 
 import pytest
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given
 from hypothesis import strategies as st
 from tinytuya.core import message_helper as tt_msg
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from tinytuya.core.XenonDevice import XenonDevice
 
 from tuyameter.tuyalan.codec import Codec

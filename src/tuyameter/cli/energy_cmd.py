@@ -13,7 +13,7 @@ from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json
 from tuyameter.cli.options import MINUTES
 from tuyameter.energy.periods import PERIOD_SUFFIXES, local_zone, summarize, window_start
-from tuyameter.energy.report import PERIODS, aggregate, aggregate_days, offset_segments, query_step
+from tuyameter.energy.report import PERIODS, aggregate, energy_periods, query_step
 from tuyameter.store import Store, default_db_path, is_postgres, open_store
 
 
@@ -125,10 +125,8 @@ def cmd_energy(args: argparse.Namespace) -> int:
         t0, t1 = start.timestamp(), end.timestamp()
         if args.by == "hour":
             periods = aggregate(store.energy_rows(args.meter, t0, t1, query_step(zone, start, end)), "hour", zone)
-        else:  # days and months are summed by the database, in local days
-            periods = aggregate_days(
-                store.energy_days(args.meter, t0, t1, offset_segments(zone, t0, t1)), args.by, zone
-            )
+        else:  # days and months: the store's rollups, or its buckets summed in local days
+            periods = energy_periods(store, args.meter, (t0, t1), args.by, zone)
     finally:
         store.close()
     names = sorted({k for p in periods for k in p.kwh})

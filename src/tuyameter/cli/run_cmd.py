@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tuyameter.emulator.simlink  # noqa: F401  (sim:// links, for the URLs this command opens)
 from tuyameter.cli.commands import summary
@@ -25,6 +27,7 @@ from tuyameter.cli.options import (
 from tuyameter.config import GatewayConfig, load_config
 from tuyameter.config.model import MqttSection
 from tuyameter.emulator.lan_serve import lan_meters
+from tuyameter.energy.periods import local_zone
 from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
 from tuyameter.gateway.console import ConsoleOutput
 from tuyameter.mqtt.output import MqttOutput
@@ -32,6 +35,7 @@ from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError
 from tuyameter.pipeline.events import Output
 from tuyameter.store import default_db_path, open_store
 from tuyameter.store.base import StoreError
+from tuyameter.store.rollup import zone_key
 from tuyameter.util.yamlfile import YamlFileError
 
 
@@ -57,6 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=DAYS,
         help="days of raw readings to keep (default 90; aggregates: forever)",
     )
+    p.add_argument("--tz", help="time zone of the local days energy is totalled by (default: this machine's)")
     p.add_argument(
         "--time-scale",
         type=CLOCK_RATE,
@@ -140,11 +145,12 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
     mqtt_settings = mqtt_from_args(args) or cfg.mqtt
     if mqtt_settings is not None:
         outputs.append(MqttOutput(mqtt_settings, profiles))
+    zone = _zone(getattr(args, "tz", None) or cfg.timezone)
     target = None if getattr(args, "no_store", False) else (args.db or cfg.db)
-    store = None if getattr(args, "no_store", False) else (lambda: open_store(target))
+    store = None if getattr(args, "no_store", False) else (lambda: open_store(target, zone_key(zone)))
     keep_days = args.keep_days if args.keep_days is not None else (cfg.keep_days or 90.0)
     try:
-        gateway = Gateway(cfg.meters, profiles, store=store, outputs=outputs, keep_days=keep_days)
+        gateway = Gateway(cfg.meters, profiles, store=store, outputs=outputs, keep_days=keep_days, zone=zone)
     except GatewayConfigError as e:
         raise CliError(str(e)) from None
     try:
@@ -225,3 +231,12 @@ async def _demo_lan(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         for m, url in zip(cfg.meters, urls, strict=True):
             m.url, m.clock_rate = url, args.speed
         return await run_gateway(cfg, args)
+
+
+def _zone(name: str | None) -> dt.tzinfo:
+    if not name:
+        return local_zone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)") from None

@@ -14,7 +14,7 @@ meters:
   - id: garage                       # a meter on stock firmware, over Wi-Fi (instead of url:)
     tuya: {device_id: bf0123456789abcdefghij, host: 192.0.2.20, version: "3.4", key_file: garage.key}
 mqtt: {url: "mqtt://user:pass@127.0.0.1:1883"}   # ca, insecure, client_id, topic_prefix, discovery_prefix
-store: {db: /var/lib/tuyameter/tuyameter.db, keep_days: 90}
+store: {db: /var/lib/tuyameter/tuyameter.db, keep_days: 90, timezone: Europe/Berlin}   # local days in this zone
 ```
 """
 
@@ -149,6 +149,20 @@ class MqttSection(_Section):
 class StoreSection(_Section):
     db: StrictStr | None = None
     keep_days: Days | None = None
+    #: the zone of the local days and months energy is totalled by (default: this machine's)
+    timezone: StrictStr | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {v!r} (an IANA name such as Europe/Berlin)") from None
+        return v
 
 
 class ConfigFile(_Section):
@@ -177,6 +191,7 @@ class GatewayConfig:
     mqtt: MqttSettings | None = None
     db: str | None = None  # SQLite path or postgresql:// URL
     keep_days: float | None = None
+    timezone: str | None = None  # IANA name of the zone energy days are local to
 
 
 def _what(loc: Loc) -> str:
@@ -206,6 +221,7 @@ def parse_config(data: Any, src: str) -> GatewayConfig:
         mqtt=cfg.mqtt.settings() if cfg.mqtt else None,
         db=cfg.store.db if cfg.store else None,
         keep_days=cfg.store.keep_days if cfg.store else None,
+        timezone=cfg.store.timezone if cfg.store else None,
     )
 
 

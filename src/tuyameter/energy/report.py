@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from tuyameter.store.base import EnergyRow
+from tuyameter.store.base import EnergyRow, offset_segments
+from tuyameter.store.rollup import first_day_of_month, local_day, month_of_day, zone_key
 
 PERIODS = ("hour", "day", "month")
 
@@ -97,30 +99,6 @@ def _finish(out: list[Period]) -> list[Period]:
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
-def offset_segments(zone: dt.tzinfo, start: float, end: float) -> list[tuple[float, int]]:
-    """``[(from_epoch, utc_offset_s), …]`` covering [start, end): one per offset change (DST)."""
-
-    def off(t: float) -> int:
-        o = dt.datetime.fromtimestamp(t, zone).utcoffset()
-        return int(o.total_seconds()) if o else 0
-
-    segs = [(start, off(start))]
-    t = start
-    while t < end:
-        nxt = min(t + 3600, end)
-        if off(nxt) != segs[-1][1]:
-            lo, hi = t, nxt  # transitions fall on whole minutes: narrow down to one
-            while hi - lo > 60:
-                mid = lo + ((hi - lo) // 120) * 60 or lo + 60
-                if off(mid) == segs[-1][1]:
-                    lo = mid
-                else:
-                    hi = mid
-            segs.append((hi, off(hi)))
-        t = nxt
-    return segs
-
-
 def aggregate_days(rows: Iterable[tuple[str, str, int, float]], by: str, tz: dt.tzinfo | str) -> list[Period]:
     """Rows of (meter, name, local day number, Wh) → day or month periods with net values."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -137,3 +115,101 @@ def aggregate_days(rows: Iterable[tuple[str, str, int, float]], by: str, tz: dt.
             p.hours = (_next_start(start, by, zone).timestamp() - start.timestamp()) / 3600
         p.kwh[name] = p.kwh.get(name, 0.0) + wh / 1000.0
     return _finish([periods[k] for k in sorted(periods)])
+
+
+# -- days and months from the store's rollups ---------------------------------------
+
+
+class RollupStore(Protocol):
+    """What :func:`energy_periods` needs of a store (both SQL stores have it)."""
+
+    @property
+    def rollup_zone(self) -> str | None: ...
+
+    def rollup_rows(
+        self, by: str, meter: str | None, lo: int, hi: int, *, kwh: bool = False
+    ) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    def energy_days(
+        self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
+    ) -> list[tuple[str, str, int, float]]: ...
+
+
+def energy_periods(
+    store: RollupStore, meter: str | None, span: tuple[float, float], by: str, zone: dt.tzinfo
+) -> list[Period]:
+    """Energy per local day or month over ``span`` = [start, end), with net values: read from the store's rollups
+    when it keeps them in ``zone`` and the range runs from a local midnight to a local midnight, else
+    summed from the 15-minute buckets. Both give the same periods (tests/test_store_rollup.py)."""
+    if by not in ("day", "month"):
+        raise ValueError("by must be day or month")
+    start, end = span
+    if store.rollup_zone is not None and store.rollup_zone == zone_key(zone):
+        lo, lo_exact = local_day(start, zone)
+        hi, hi_exact = local_day(end, zone)
+        if lo_exact and hi_exact:
+            m_lo, m_hi = month_of_day(lo), month_of_day(hi)
+            if by == "month" and lo == first_day_of_month(m_lo) and hi == first_day_of_month(m_hi):
+                return periods_from_kwh(*store.rollup_rows("month", meter, m_lo, m_hi, kwh=True), "month", zone)
+            if by == "day":
+                return periods_from_kwh(*store.rollup_rows("day", meter, lo, hi, kwh=True), "day", zone)
+            return periods_from_totals(*store.rollup_rows("day", meter, lo, hi), "day", zone, by)
+    return aggregate_days(store.energy_days(meter, start, end, offset_segments(zone, start, end)), by, zone)
+
+
+def periods_from_kwh(names: list[str], rows: Iterable[tuple[Any, ...]], by: str, zone: dt.tzinfo) -> list[Period]:
+    """Rows of (meter, local day or month number, kWh per name or None), names sorted, nets included
+    and values rounded by the database, ordered by meter and period → periods."""
+    starts: dict[int, tuple[dt.datetime, float]] = {}
+    out = []
+    for row in rows:
+        values = row[2:]
+        kwh = dict(zip(names, values, strict=True))
+        if None in values:  # counters this meter does not have (or had nothing on that day)
+            kwh = {k: v for k, v in kwh.items() if v is not None}
+            if not kwh:
+                continue
+        n = row[1]
+        found = starts.get(n)
+        if found is None:
+            found = starts[n] = _local_start(n if by == "day" else first_day_of_month(n), by, zone)
+        out.append(Period(row[0], found[0], kwh, found[1]))
+    return out
+
+
+def _local_start(day: int, by: str, zone: dt.tzinfo) -> tuple[dt.datetime, float]:
+    """A period's local start and its length in hours."""
+    d = _EPOCH + dt.timedelta(days=day)
+    start = dt.datetime(d.year, d.month, d.day, tzinfo=zone)
+    return start, (_next_start(start, by, zone).timestamp() - start.timestamp()) / 3600
+
+
+def periods_from_totals(names: list[str], rows: Iterable[tuple[Any, ...]], unit: str, zone: dt.tzinfo,
+                        by: str | None = None) -> list[Period]:  # fmt: skip
+    """Rows of (meter, local day or month number, Wh per name or None) → periods with net values, the
+    same as :func:`aggregate_days` gives from the buckets; days are summed into months when ``by`` says."""
+    by = by or unit
+    nets = [("net" + n[len("energy_forward") :], n, n.replace("energy_forward", "energy_reverse", 1))
+            for n in names if n.startswith("energy_forward")]  # fmt: skip
+    sums: dict[tuple[str, int], dict[str, float]] = {}
+    for meter, n, *whs in rows:
+        key = (meter, n if by == unit else month_of_day(n))
+        acc = sums.get(key)
+        if acc is None:
+            acc = sums[key] = {}
+        for name, wh in zip(names, whs, strict=True):
+            if wh is not None:
+                acc[name] = acc.get(name, 0.0) + wh / 1000.0
+    starts: dict[int, tuple[dt.datetime, float]] = {}
+    out = []
+    for (meter, n), kwh in sorted(sums.items()):
+        if not kwh:
+            continue
+        found = starts.get(n)
+        if found is None:
+            found = starts[n] = _local_start(n if by == "day" else first_day_of_month(n), by, zone)
+        for net, fwd, rev in nets:
+            if fwd in kwh:
+                kwh[net] = kwh[fwd] - kwh.get(rev, 0.0)
+        out.append(Period(meter, found[0], {k: round(v, 6) for k, v in sorted(kwh.items())}, found[1]))
+    return out

@@ -14,12 +14,13 @@ def is_postgres(target: str) -> bool:
     return target.startswith(("postgresql://", "postgres://")) or "host=" in target or "dbname=" in target
 
 
-def open_store(target: str | None) -> SqliteStore | Store:
-    """A SQLite file path (default: the user data directory) or a PostgreSQL URL / DSN."""
+def open_store(target: str | None, rollup_zone: str | None = None) -> SqliteStore | Store:
+    """A SQLite file path (default: the user data directory) or a PostgreSQL URL / DSN. ``rollup_zone``:
+    the time zone whose local days and months the store keeps totals for (None: the one it has)."""
     if target and is_postgres(target):
         try:
             from tuyameter.store.postgres import PostgresStore
         except ImportError as e:
             raise RuntimeError("PostgreSQL needs psycopg: pip install 'tuyameter[postgres]'") from e
-        return PostgresStore(target)
-    return SqliteStore(Path(target) if target else default_db_path())
+        return PostgresStore(target, rollup_zone)
+    return SqliteStore(Path(target) if target else default_db_path(), rollup_zone)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -66,6 +67,18 @@ class Store(Protocol):
         self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]
     ) -> list[tuple[str, str, int, float]]: ...
 
+    @property
+    def rollup_zone(self) -> str | None:
+        """The zone whose local days and months the rollups keep (store/rollup.py), or None."""
+        ...
+
+    def rollup_rows(
+        self, by: str, meter: str | None, lo: int, hi: int, *, kwh: bool = False
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """(names, rows of (meter, local day or month number, a value per name or None)), lo ≤ n < hi;
+        Wh per counter, or kWh and net values ready for a report (store/rollup.py, RollupSql.read)."""
+        ...
+
     def claim(self, meters: Sequence[str]) -> None:
         """Take the lease of these meter ids (store/lease.py); LeaseError if another gateway has one."""
         ...
@@ -125,3 +138,27 @@ def local_index_sql(segments: list[tuple[float, int]], unit: int, floor: str) ->
         )
         offset = f"CASE {whens} ELSE {segments[-1][1]} END"
     return floor.format(f"(bucket + ({offset})) / {unit}")
+
+
+def offset_segments(zone: dt.tzinfo, start: float, end: float) -> list[tuple[float, int]]:
+    """``[(from_epoch, utc_offset_s), …]`` covering [start, end): one per offset change (DST)."""
+
+    def off(t: float) -> int:
+        o = dt.datetime.fromtimestamp(t, zone).utcoffset()
+        return int(o.total_seconds()) if o else 0
+
+    segs = [(start, off(start))]
+    t = start
+    while t < end:
+        nxt = min(t + 3600, end)
+        if off(nxt) != segs[-1][1]:
+            lo, hi = t, nxt  # transitions fall on whole minutes: narrow down to one
+            while hi - lo > 60:
+                mid = lo + ((hi - lo) // 120) * 60 or lo + 60
+                if off(mid) == segs[-1][1]:
+                    lo = mid
+                else:
+                    hi = mid
+            segs.append((hi, off(hi)))
+        t = nxt
+    return segs

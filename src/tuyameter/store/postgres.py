@@ -7,15 +7,17 @@ available, raw readings go into a hypertable.
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
 
-from tuyameter.store.base import Record, energy_deltas
+from tuyameter.store.base import Record
+from tuyameter.store.batch import plan
 from tuyameter.store.lease import holder_text, refused
 from tuyameter.store.queries import SqlQueries
+from tuyameter.store.rollup import RollupSql
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -60,6 +62,12 @@ MIGRATIONS: list[str] = [
         holder TEXT NOT NULL
     );
     """,
+    # 4: energy per local day and month (store/rollup.py; a column per counter is added as it appears)
+    """
+    CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE energy_day (meter TEXT NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (meter, day));
+    CREATE TABLE energy_month (meter TEXT NOT NULL, month INTEGER NOT NULL, PRIMARY KEY (meter, month));
+    """,
 ]
 
 
@@ -68,11 +76,18 @@ class PostgresStore(SqlQueries):
     FLOOR = "FLOOR({})::bigint"
     BUCKET_DOWN = "bucket - (bucket::bigint %% {})"
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, rollup_zone: str | None = None) -> None:
+        """``rollup_zone``: the zone whose local days and months the rollups keep (store/rollup.py);
+        None keeps the one the database has."""
         self.dsn = dsn
         self.db = psycopg.connect(dsn, autocommit=True)
         self.timescale = False
         self._migrate()
+        self.rollups = RollupSql(
+            self._query, self._many, self._columns, ph="%s", real="DOUBLE PRECISION",
+            round6="ROUND(({})::numeric, 6)::float8",
+        )  # fmt: skip
+        self._open_rollups(rollup_zone)
 
     def _migrate(self) -> None:
         with self.db.transaction():
@@ -132,46 +147,61 @@ class PostgresStore(SqlQueries):
         self.record_many([Record(meter, ts, values, totals_wh, state, power or {})])
 
     def record_many(self, records: Sequence[Record]) -> None:
-        """Several readings in one transaction; each meter's row is locked while it is written."""
-        with self.db.transaction():
-            for r in records:
-                self._record(r)
-
-    def _record(self, r: Record) -> None:
-        meter, ts = r.meter, r.ts
-        row = self.db.execute("SELECT last_ts, last_totals FROM meter WHERE id = %s FOR UPDATE", (meter,)).fetchone()
-        with self.db.cursor() as cur:
-            if row is not None:
-                deltas = energy_deltas(float(row[0]), row[1], ts, r.totals_wh)
-                if deltas:
-                    cur.executemany(
-                        "INSERT INTO energy (meter, name, bucket, wh) VALUES (%s, %s, %s, %s) "
-                        "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = energy.wh + excluded.wh",
-                        [(meter, n, b, w) for n, b, w in deltas],
-                    )
-            cur.execute(
-                "INSERT INTO reading (meter, ts, data) VALUES (%s, to_timestamp(%s), %s)",
-                (meter, ts, json.dumps(r.values)),
-            )
-            minute = ts - ts % 60
-            samples = list(r.power.items())
-            if samples:
-                cur.executemany(
-                    "INSERT INTO power_minute VALUES (%s, %s, %s, %s, %s, %s, 1) "
+        """Several readings in one transaction, a statement per table; the meters' rows are locked
+        (``FOR UPDATE``, in id order) for the whole transaction."""
+        try:
+            with self.db.transaction():
+                b = plan(records, self._last_of, self.rollup)
+                self._many(
+                    "INSERT INTO energy (meter, name, bucket, wh) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = energy.wh + excluded.wh",
+                    b.energy_rows(),
+                )
+                self.rollups.add("energy_day", "day", b.days)
+                self.rollups.add("energy_month", "month", b.months)
+                self._many("INSERT INTO reading (meter, ts, data) VALUES (%s, to_timestamp(%s), %s)", b.readings)
+                self._many(
+                    "INSERT INTO power_minute VALUES (%s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (meter, name, minute) DO UPDATE SET "
                     "min = LEAST(power_minute.min, excluded.min), max = GREATEST(power_minute.max, excluded.max), "
-                    "sum = power_minute.sum + excluded.sum, n = power_minute.n + 1",
-                    [(meter, name, minute, p, p, p) for name, p in samples],
+                    "sum = power_minute.sum + excluded.sum, n = power_minute.n + excluded.n",
+                    b.power_rows(),
                 )
-            cur.execute(
-                "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
-                "last_totals = excluded.last_totals",
-                (meter, json.dumps(dict(r.state)), ts, json.dumps(dict(r.totals_wh))),
-            )
+                self._many(
+                    "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
+                    "last_totals = excluded.last_totals",
+                    b.meter_rows(),
+                )
+        except BaseException:
+            self.rollups.forget_columns()
+            raise
+
+    def _last_of(self, meters: list[str]) -> dict[str, tuple[float, Mapping[str, float]]]:
+        rows = self.db.execute(
+            "SELECT id, last_ts, last_totals FROM meter WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (meters,)
+        ).fetchall()
+        return {m: (float(ts), dict(tot)) for m, ts, tot in rows}
+
+    def _many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            with self.db.cursor() as cur:
+                cur.executemany(sql.encode(), rows)
+
+    def _columns(self, table: str) -> list[str]:
+        rows = self._query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = %s",
+            [table],
+        )
+        return [str(r[0]) for r in rows]
+
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        return self.db.transaction()
 
     def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
-        return self.db.execute(sql.encode(), args).fetchall()
+        cur = self.db.execute(sql.encode(), args)
+        return cur.fetchall() if cur.description is not None else []
 
     def purge_readings(self, before: float) -> int:
         cur = self.db.execute("DELETE FROM reading WHERE ts < to_timestamp(%s)", (before,))

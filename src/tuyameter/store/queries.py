@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import time
 from typing import Any
 
-from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, local_index_sql
+from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, local_index_sql, offset_segments
+from tuyameter.store.rollup import Rollup, RollupSql
+
+log = logging.getLogger(__name__)
 
 
 class SqlQueries:
@@ -13,9 +19,54 @@ class SqlQueries:
     PH = "?"
     FLOOR = "CAST({} AS INTEGER)"
     BUCKET_DOWN = "bucket - bucket % {}"
+    rollups: RollupSql
+    #: the zone whose local days and months the rollup tables hold (None: no rollups kept)
+    rollup: Rollup | None = None
 
     def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
+
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        raise NotImplementedError
+
+    # -- rollups (store/rollup.py) ---------------------------------------------------------
+
+    def _open_rollups(self, zone: str | None) -> None:
+        rows = self._query(f"SELECT value FROM store_meta WHERE key = {self.PH}", ["rollup_zone"])
+        kept = str(rows[0][0]) if rows else None
+        if zone is not None and zone != kept:
+            self._rebuild_rollups(zone, kept)
+            kept = zone
+        self.rollup = Rollup(kept) if kept else None
+
+    def _rebuild_rollups(self, zone: str, was: str | None) -> None:
+        t0 = time.monotonic()
+        with self._transaction():
+            span = self._query("SELECT MIN(bucket), MAX(bucket) FROM energy", [])
+            lo, hi = span[0] if span else (None, None)
+            days: list[tuple[str, str, int, float]] = []
+            if lo is not None and hi is not None:
+                from zoneinfo import ZoneInfo
+
+                segs = offset_segments(ZoneInfo(zone), float(lo), float(hi) + BUCKET_S)
+                days = self.energy_days(None, float(lo), float(hi) + BUCKET_S, segs)
+            n = self.rollups.rebuild(days)
+            self._query(f"DELETE FROM store_meta WHERE key = {self.PH}", ["rollup_zone"])
+            self._query(f"INSERT INTO store_meta (key, value) VALUES ({self.PH}, {self.PH})", ["rollup_zone", zone])
+        if n or was:
+            log.info("energy per day and month rebuilt for %s (was %s): %d meter-days in %.1f s",
+                     zone, was or "none", n, time.monotonic() - t0)  # fmt: skip
+
+    @property
+    def rollup_zone(self) -> str | None:
+        return self.rollup.zone_name if self.rollup is not None else None
+
+    def rollup_rows(
+        self, by: str, meter: str | None, lo: int, hi: int, *, kwh: bool = False
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """(names, rows of (meter, local day or month number, a value per name or None)), lo ≤ n < hi;
+        Wh per counter, or kWh and net values ready for a report (store/rollup.py, RollupSql.read)."""
+        return self.rollups.read(by, meter, lo, hi, kwh=kwh)
 
     def _filter(self, column: str, meter: str | None, start: float, end: float) -> tuple[str, list[object]]:
         ph = self.PH

@@ -8,16 +8,19 @@ at most the readings being written and a restart continues the totals exactly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tuyameter.store.base import Record, energy_deltas
+from tuyameter.store.base import Record
+from tuyameter.store.batch import plan
 from tuyameter.store.lease import holder_text, refused, try_lock_byte
 from tuyameter.store.queries import SqlQueries
+from tuyameter.store.rollup import RollupSql
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -63,6 +66,12 @@ MIGRATIONS: list[str] = [
         holder TEXT NOT NULL
     );
     """,
+    # 4: energy per local day and month (store/rollup.py; a column per counter is added as it appears)
+    """
+    CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE energy_day (meter TEXT NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (meter, day)) WITHOUT ROWID;
+    CREATE TABLE energy_month (meter TEXT NOT NULL, month INTEGER NOT NULL, PRIMARY KEY (meter, month)) WITHOUT ROWID;
+    """,
 ]
 
 
@@ -72,7 +81,9 @@ def default_db_path() -> Path:
 
 
 class SqliteStore(SqlQueries):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, rollup_zone: str | None = None) -> None:
+        """``rollup_zone``: the zone whose local days and months the rollups keep (store/rollup.py);
+        None keeps the one the database has."""
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +93,8 @@ class SqliteStore(SqlQueries):
         self.db.execute("PRAGMA busy_timeout=5000")
         self._migrate()
         self._lock_fd: int | None = None
+        self.rollups = RollupSql(self._query, self._many, self._columns, ph="?", real="REAL", round6="ROUND({}, 6)")
+        self._open_rollups(rollup_zone)
 
     def claim(self, meters: Sequence[str]) -> None:
         """Take the lease of each meter id, or LeaseError naming who holds one."""
@@ -141,41 +154,54 @@ class SqliteStore(SqlQueries):
         self.record_many([Record(meter, ts, values, totals_wh, state, power or {})])
 
     def record_many(self, records: Sequence[Record]) -> None:
-        """Several readings (of one or many meters) in one transaction."""
+        """Several readings (of one or many meters) in one transaction, a statement per table."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for r in records:
-                self._record(r)
+            b = plan(records, self._last_of, self.rollup)
+            db.executemany(
+                "INSERT INTO energy (meter, name, bucket, wh) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = wh + excluded.wh",
+                b.energy_rows(),
+            )
+            self.rollups.add("energy_day", "day", b.days)
+            self.rollups.add("energy_month", "month", b.months)
+            db.executemany("INSERT INTO reading (meter, ts, data) VALUES (?, ?, ?)", b.readings)
+            db.executemany(
+                "INSERT INTO power_minute VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (meter, name, minute) DO UPDATE SET min = MIN(min, excluded.min), "
+                "max = MAX(max, excluded.max), sum = sum + excluded.sum, n = n + excluded.n",
+                b.power_rows(),
+            )
+            db.executemany(
+                "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
+                "last_totals = excluded.last_totals",
+                b.meter_rows(),
+            )
             db.execute("COMMIT")
         except BaseException:
+            self.rollups.forget_columns()
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
 
-    def _record(self, r: Record) -> None:
-        db, meter, ts = self.db, r.meter, r.ts
-        row = db.execute("SELECT last_ts, last_totals FROM meter WHERE id = ?", (meter,)).fetchone()
-        if row is not None:
-            db.executemany(
-                "INSERT INTO energy (meter, name, bucket, wh) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = wh + excluded.wh",
-                [(meter, n, b, wh) for n, b, wh in energy_deltas(float(row[0]), json.loads(row[1]), ts, r.totals_wh)],
-            )
-        db.execute("INSERT INTO reading (meter, ts, data) VALUES (?, ?, ?)", (meter, ts, json.dumps(r.values)))
-        minute = ts - ts % 60
-        db.executemany(
-            "INSERT INTO power_minute VALUES (?, ?, ?, ?, ?, ?, 1) "
-            "ON CONFLICT (meter, name, minute) DO UPDATE SET min = MIN(min, excluded.min), "
-            "max = MAX(max, excluded.max), sum = sum + excluded.sum, n = n + 1",
-            [(meter, name, minute, p, p, p) for name, p in list(r.power.items())],
-        )
-        db.execute(
-            "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
-            "last_totals = excluded.last_totals",
-            (meter, json.dumps(dict(r.state)), ts, json.dumps(dict(r.totals_wh))),
-        )
+    def _last_of(self, meters: list[str]) -> dict[str, tuple[float, Mapping[str, float]]]:
+        out: dict[str, tuple[float, Mapping[str, float]]] = {}
+        for i in range(0, len(meters), 500):
+            part = meters[i : i + 500]
+            sql = f"SELECT id, last_ts, last_totals FROM meter WHERE id IN ({', '.join('?' * len(part))})"
+            out.update((m, (float(ts), json.loads(tot))) for m, ts, tot in self.db.execute(sql, part))
+        return out
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self.db.executemany(sql, rows)
+
+    def _columns(self, table: str) -> list[str]:
+        return [r[1] for r in self.db.execute(f"PRAGMA table_info({table})")]
+
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        return _immediate(self.db)
 
     def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, args).fetchall()
@@ -189,3 +215,15 @@ class SqliteStore(SqlQueries):
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # the leases go with it
             self._lock_fd = None
+
+
+@contextlib.contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
