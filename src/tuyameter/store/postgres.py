@@ -8,6 +8,7 @@ available, raw readings go into a hypertable.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -85,7 +86,7 @@ class PostgresStore(SqlQueries):
         self._migrate()
         self.rollups = RollupSql(
             self._query, self._many, self._columns, ph="%s", real="DOUBLE PRECISION",
-            round6="ROUND(({})::numeric, 6)::float8",
+            round6="ROUND(({})::numeric, 6)::float8", arrays=True,
         )  # fmt: skip
         self._open_rollups(rollup_zone)
 
@@ -152,27 +153,27 @@ class PostgresStore(SqlQueries):
         try:
             with self.db.transaction():
                 b = plan(records, self._last_of, self.rollup)
-                self._many(
-                    "INSERT INTO energy (meter, name, bucket, wh) VALUES (%s, %s, %s, %s) "
+                self._bulk(
+                    "INSERT INTO energy (meter, name, bucket, wh)", "text text float8 float8", b.energy_rows(),
                     "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = energy.wh + excluded.wh",
-                    b.energy_rows(),
-                )
+                )  # fmt: skip
                 self.rollups.add("energy_day", "day", b.days)
                 self.rollups.add("energy_month", "month", b.months)
-                self._many("INSERT INTO reading (meter, ts, data) VALUES (%s, to_timestamp(%s), %s)", b.readings)
-                self._many(
-                    "INSERT INTO power_minute VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                with self.db.cursor() as cur, cur.copy("COPY reading (meter, ts, data) FROM STDIN") as copy:
+                    for meter, ts, data in b.readings:  # an append: COPY, three times the rate of an INSERT
+                        copy.write_row((meter, dt.datetime.fromtimestamp(ts, dt.UTC), data))
+                self._bulk(
+                    "INSERT INTO power_minute", "text text float8 float8 float8 float8 int4", b.power_rows(),
                     "ON CONFLICT (meter, name, minute) DO UPDATE SET "
                     "min = LEAST(power_minute.min, excluded.min), max = GREATEST(power_minute.max, excluded.max), "
                     "sum = power_minute.sum + excluded.sum, n = power_minute.n + excluded.n",
-                    b.power_rows(),
-                )
-                self._many(
-                    "INSERT INTO meter (id, state, last_ts, last_totals) VALUES (%s, %s, %s, %s) "
+                )  # fmt: skip
+                self._bulk(
+                    "INSERT INTO meter (id, state, last_ts, last_totals)", "text text float8 text", b.meter_rows(),
                     "ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, "
                     "last_totals = excluded.last_totals",
-                    b.meter_rows(),
-                )
+                    select="c1, c2::jsonb, c3, c4::jsonb",
+                )  # fmt: skip
         except BaseException:
             self.rollups.forget_columns()
             raise
@@ -187,6 +188,19 @@ class PostgresStore(SqlQueries):
         if rows:
             with self.db.cursor() as cur:
                 cur.executemany(sql.encode(), rows)
+
+    def _bulk(
+        self, insert: str, types: str, rows: Sequence[tuple[Any, ...]], tail: str = "", *, select: str = "*"
+    ) -> None:
+        """``insert`` fed by one statement: the rows go as one array per column (``types``, PostgreSQL's
+        names), unnested into columns c1, c2, …; ``select`` may convert them."""
+        if not rows:
+            return
+        kinds = types.split()
+        arrays = ", ".join(f"%s::{t}[]" for t in kinds)
+        names = ", ".join(f"c{i + 1}" for i in range(len(kinds)))
+        sql = f"{insert} SELECT {select} FROM unnest({arrays}) AS u({names}) {tail}"
+        self.db.execute(sql.encode(), [list(col) for col in zip(*rows, strict=True)])
 
     def _columns(self, table: str) -> list[str]:
         rows = self._query(

@@ -82,7 +82,8 @@ def first_day_of_month(month: int) -> int:
 
 
 class RollupSql:
-    """The SQL of the rollup tables for one store: its placeholder, column type and "round to 6 decimals"."""
+    """The SQL of the rollup tables for one store: its placeholder, column type, "round to 6 decimals",
+    and whether rows go as arrays (PostgreSQL's ``unnest``) rather than one statement each."""
 
     def __init__(
         self,
@@ -93,8 +94,9 @@ class RollupSql:
         ph: str,
         real: str,
         round6: str,
+        arrays: bool = False,
     ) -> None:
-        self.ph, self.real, self.round6 = ph, real, round6
+        self.ph, self.real, self.round6, self.arrays = ph, real, round6, arrays
         self._run, self._many, self._columns_of = run, many, columns
         self._columns: dict[str, set[str]] = {}
 
