@@ -47,6 +47,7 @@ def test_good_config(tmp_path: Path) -> None:
         ("meter:\n  - id: a\n", 1, "unknown key 'meter'"),
         ("meters:\n  - id: 'a b'\n    url: x\n", 2, "may only use"),
         ("meters:\n  - id: a\n    url: x\n    wifi_state: 9\n", 4, "0..5"),
+        ("meters:\n  - id: a\n    url: x\nstore:\n  timezone: Europe/Bern\n", 5, "unknown time zone 'Europe/Bern'"),
     ],
 )
 def test_config_errors(tmp_path: Path, text: str, line: int, msg: str) -> None:
@@ -87,9 +88,10 @@ def test_mqtt_section(tmp_path: Path) -> None:
 
 def test_store_section(tmp_path: Path) -> None:
     f = tmp_path / "s.yaml"
-    f.write_text("meters:\n  - {id: a, url: x}\nstore:\n  db: postgresql://gw@db/tm\n  keep_days: 30\n")
+    f.write_text("meters:\n  - {id: a, url: x}\nstore:\n  db: postgresql://gw@db/tm\n  keep_days: 30\n"
+                 "  timezone: Australia/Lord_Howe\n")  # fmt: skip
     cfg = load_config(f)
-    assert (cfg.db, cfg.keep_days) == ("postgresql://gw@db/tm", 30.0)
+    assert (cfg.db, cfg.keep_days, cfg.timezone) == ("postgresql://gw@db/tm", 30.0, "Australia/Lord_Howe")
     f.write_text("meters:\n  - {id: a, url: x}\nstore:\n  path: x\n")
     with pytest.raises(YamlFileError, match="unknown key 'path'"):
         load_config(f)

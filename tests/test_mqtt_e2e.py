@@ -134,6 +134,30 @@ def test_broker_outage_loses_nothing_that_should_be_republished(broker: Broker, 
         gw.stop()
 
 
+def test_gateways_sharing_a_broker_each_have_their_own_availability(broker: Broker, sub: Sub) -> None:
+    """Meters split between two gateway processes (one fleet, two cores): each has its own client id
+    and last will, so killing one marks only its meters unavailable."""
+    gws = {
+        w: Proc("run", "sim://pj1103a?speed=5", "--id", m, "--no-store", "--mqtt", broker.url, "--mqtt-bridge", w)
+        for w, m in (("w1", "east"), ("w2", "west"))
+    }
+    try:
+        for w, m in (("w1", "east"), ("w2", "west")):
+            sub.wait(lambda w=w: sub.on(f"tuyameter/bridge/{w}/availability")[-1:] == [b"online"], what=f"{w} online")
+            sub.wait(lambda m=m: sub.on(CFG.format(m)), what=f"discovery of {m}")
+            topics = {a["topic"] for a in json.loads(sub.on(CFG.format(m))[-1])["availability"]}
+            assert topics == {f"tuyameter/bridge/{w}/availability", f"tuyameter/{m}/availability"}
+        gws["w1"].stop(signal.SIGKILL)
+        sub.wait(lambda: sub.on("tuyameter/bridge/w1/availability")[-1:] == [b"offline"], what="w1's last will")
+        n = len(sub.on("tuyameter/west/state"))
+        sub.wait(lambda: len(sub.on("tuyameter/west/state")) > n + 1, what="west's states go on")
+        assert sub.on("tuyameter/bridge/w2/availability") == [b"online"]  # w1's death did not touch it
+        assert not sub.on("tuyameter/bridge/availability")
+    finally:
+        for gw in gws.values():
+            gw.stop()
+
+
 def test_meter_link_lost_goes_offline(broker: Broker, sub: Sub, tmp_path: Path) -> None:
     link = tmp_path / "m"
     sim, path = start_sim("--pty", "--quiet", "--link", str(link), "--speed", "5")

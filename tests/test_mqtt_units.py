@@ -137,7 +137,18 @@ def test_mqtt_urls() -> None:
     assert s.client_id == "gw1" and s.bridge_availability == "home/meters/bridge/availability"
     assert "p@ss" not in s.redacted_url()
     assert parse_mqtt_url("mqtt://h").port == 1883
-    for bad in ("http://h", "mqtt://", "mqtt://h:x", "mqtt://h?colour=red", "mqtt://h?prefix=a+b"):
+    a, b = parse_mqtt_url("mqtt://h?bridge=w1"), parse_mqtt_url("mqtt://h", bridge="w2")
+    assert (a.bridge_availability, b.bridge_availability) == ("tuyameter/bridge/w1/availability",
+                                                              "tuyameter/bridge/w2/availability")  # fmt: skip
+    assert a.client_id != b.client_id != parse_mqtt_url("mqtt://h").client_id
+    for bad in (
+        "http://h",
+        "mqtt://",
+        "mqtt://h:x",
+        "mqtt://h?colour=red",
+        "mqtt://h?prefix=a+b",
+        "mqtt://h?bridge=a/b",
+    ):
         with pytest.raises(MqttSettingsError):
             parse_mqtt_url(bad)
 

@@ -124,8 +124,19 @@ def test_gateway_and_energy_cli_on_postgres(server: Postgres) -> None:
     dsn = server.new_database("cli")
     url = f"postgresql://postgres@127.0.0.1:{server.port}/cli"
     assert "dbname=cli" in dsn
-    r = run_cli("run", "sim://pj1103a?speed=120&start=11:00", "--db", url, "--duration", "8", "--json", "--id", "pg")
+    r = run_cli("run", "sim://pj1103a?speed=120&start=11:00", "--db", url, "--duration", "8", "--json", "--id", "pg",
+                "--tz", "Asia/Kathmandu")  # fmt: skip
     assert r.returncode == 0, r.stderr
     r = run_cli("energy", "--db", url, "--by", "hour", "--json")
     rows = [json.loads(x) for x in r.stdout.splitlines()]
     assert rows and rows[-1]["meter"] == "pg" and rows[-1]["kwh"]["energy_forward_a"] > 0
+    store = PostgresStore(dsn)  # the gateway's zone is the store's: its days come from the rollups
+    assert store.rollup_zone == "Asia/Kathmandu" and store.rollup_rows("day", "pg", 0, 10**6)[1]
+    store.close()
+    days = {}
+    for tz in ("Asia/Kathmandu", "UTC"):  # from the rollups, and summed from the buckets
+        r = run_cli("energy", "--db", url, "--by", "day", "--json", "--tz", tz, "--meter", "pg")
+        days[tz] = [json.loads(x) for x in r.stdout.splitlines()]
+    assert days["Asia/Kathmandu"] and sum(d["kwh"]["energy_forward_a"] for d in days["Asia/Kathmandu"]) == (
+        pytest.approx(sum(d["kwh"]["energy_forward_a"] for d in days["UTC"]), abs=1e-5)
+    )

@@ -105,6 +105,9 @@ def _mqtt_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--discovery-prefix", metavar="TOPIC", help="Home Assistant discovery prefix (default homeassistant)"
     )
+    g.add_argument(
+        "--mqtt-bridge", metavar="NAME", help="this gateway's name when several share one broker, each its own meters"
+    )
 
 
 def mqtt_from_args(args: argparse.Namespace) -> MqttSettings | None:
@@ -118,6 +121,7 @@ def mqtt_from_args(args: argparse.Namespace) -> MqttSettings | None:
         client_id=args.mqtt_client_id,
         topic_prefix=args.mqtt_prefix,
         discovery_prefix=args.discovery_prefix,
+        bridge=args.mqtt_bridge,
     )
     try:
         return section.settings()

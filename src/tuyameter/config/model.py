@@ -13,7 +13,7 @@ meters:
     heartbeat_interval: 10           # seconds, 1..120
   - id: garage                       # a meter on stock firmware, over Wi-Fi (instead of url:)
     tuya: {device_id: bf0123456789abcdefghij, host: 192.0.2.20, version: "3.4", key_file: garage.key}
-mqtt: {url: "mqtt://user:pass@127.0.0.1:1883"}   # ca, insecure, client_id, topic_prefix, discovery_prefix
+mqtt: {url: "mqtt://user:pass@127.0.0.1:1883"}   # ca, insecure, client_id, topic_prefix, discovery_prefix, bridge
 store: {db: /var/lib/tuyameter/tuyameter.db, keep_days: 90, timezone: Europe/Berlin}   # local days in this zone
 ```
 """
@@ -126,6 +126,8 @@ class MqttSection(_Section):
     client_id: StrictStr | None = None
     topic_prefix: StrictStr | None = None
     discovery_prefix: StrictStr | None = None
+    #: this gateway's name when several share the broker (each its own meters)
+    bridge: StrictStr | None = None
 
     def settings(self) -> MqttSettings:
         return parse_mqtt_url(
@@ -135,6 +137,7 @@ class MqttSection(_Section):
             client_id=self.client_id,
             topic_prefix=self.topic_prefix,
             discovery_prefix=self.discovery_prefix,
+            bridge=self.bridge,
         )
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 _TOPIC_PART = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class MqttSettingsError(ValueError):
@@ -30,9 +31,14 @@ class MqttSettings:
     discovery_prefix: str = "homeassistant"
     refresh: float = 60.0  # seconds between full state re-publications
     keepalive: int = 30
+    #: this gateway's name when several share a broker (each with its own meters): its own
+    #: availability topic and last will, so one stopping does not mark the others' meters offline
+    bridge: str | None = None
 
     @property
     def bridge_availability(self) -> str:
+        if self.bridge:
+            return f"{self.topic_prefix}/bridge/{self.bridge}/availability"
         return f"{self.topic_prefix}/bridge/availability"
 
     def meter_topic(self, meter: str, leaf: str) -> str:
@@ -51,8 +57,9 @@ def parse_mqtt_url(
     client_id: str | None = None,
     topic_prefix: str | None = None,
     discovery_prefix: str | None = None,
+    bridge: str | None = None,
 ) -> MqttSettings:
-    """``mqtt://[user[:pass]@]host[:port][?client_id=…&prefix=…&discovery_prefix=…&ca=…&insecure=1]``."""
+    """``mqtt://[user[:pass]@]host[:port][?client_id=…&prefix=…&discovery_prefix=…&bridge=…&ca=…&insecure=1]``."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
         raise MqttSettingsError(f"{url!r}: the broker URL must start with mqtt:// or mqtts://")
@@ -63,7 +70,7 @@ def parse_mqtt_url(
     except ValueError:
         raise MqttSettingsError(f"{url!r}: bad port") from None
     query = dict(parse_qsl(parts.query))
-    unknown = set(query) - {"client_id", "prefix", "discovery_prefix", "ca", "insecure", "refresh"}
+    unknown = set(query) - {"client_id", "prefix", "discovery_prefix", "bridge", "ca", "insecure", "refresh"}
     if unknown:
         raise MqttSettingsError(f"{url!r}: unknown option(s) {', '.join(sorted(unknown))}")
     prefix = topic_prefix or query.get("prefix", "tuyameter")
@@ -71,6 +78,9 @@ def parse_mqtt_url(
     for name, value in (("topic prefix", prefix), ("discovery prefix", disc)):
         if not _TOPIC_PART.match(value):
             raise MqttSettingsError(f"{name} {value!r} may only use letters, digits, '_', '-' and '/'")
+    bridge = bridge or query.get("bridge") or None
+    if bridge is not None and not _NAME.match(bridge):
+        raise MqttSettingsError(f"bridge name {bridge!r} may only use letters, digits, '_' and '-'")
     try:
         refresh = float(query.get("refresh", 60))
     except ValueError:
@@ -93,8 +103,14 @@ def parse_mqtt_url(
         tls=parts.scheme == "mqtts",
         ca_file=ca,
         tls_insecure=tls_insecure or query.get("insecure", "0") in ("1", "true", "yes"),
-        client_id=client_id or query.get("client_id") or f"tuyameter-{socket.gethostname()}-{prefix.replace('/', '-')}",
+        client_id=client_id or query.get("client_id") or _default_client_id(prefix, bridge),
         topic_prefix=prefix,
         discovery_prefix=disc,
         refresh=max(5.0, refresh),
+        bridge=bridge,
     )
+
+
+def _default_client_id(prefix: str, bridge: str | None) -> str:
+    """One per gateway: two clients with one id throw each other off the broker."""
+    return f"tuyameter-{socket.gethostname()}-{prefix.replace('/', '-')}" + (f"-{bridge}" if bridge else "")
