@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tuyameter.meter import MeterOptions
 from tuyameter.meter import MeterState as _MeterState
@@ -113,3 +115,51 @@ def test_private_values_are_kept_out_of_the_snapshot() -> None:
     assert snap == {"voltage": 231.9, "frequency": 49.97, "energy_reverse_total": 16.65}
     full = st.snapshot(include_private=True)
     assert full["calibration_voltage"] == pytest.approx(0.996) and full["report_rate"] == 10
+
+
+class _Reference(_MeterState):
+    """The model as it was before it kept track of what it set: a copy of every value before, every
+    derived value worked out again, every value compared after."""
+
+    def apply(self, readings: Iterable[tuple[str, object]]) -> set[str]:  # type: ignore[override]
+        before = dict(self.values)
+        self._before, self.fresh = {}, set()
+        for r in readings:
+            self.stats.readings += 1
+            self._route(r)  # type: ignore[arg-type]
+        for spec in self._signed:
+            m = self.reported.get(spec.name)
+            if isinstance(m, int | float) and not isinstance(m, bool):
+                d = self._by_name[spec.signed_by]  # type: ignore[index]
+                self.values[spec.name] = (-1 if self.values.get(d.name) == d.reverse_option else 1) * m if m else m
+        for comp in self.profile.computed:
+            parts = [self.values.get(p) for p in comp.sum]
+            if all(isinstance(p, int | float) and not isinstance(p, bool) for p in parts):
+                self.values[comp.name] = round(sum(float(p) for p in parts), comp.decimals) + 0.0  # type: ignore[arg-type]
+        return {k for k, x in self.values.items() if before.get(k, _GONE) != x}
+
+
+_GONE = object()
+_DIRS = st.sampled_from(["forward", "reverse"])
+_NAMES = ["power_a", "power_b", "current_a", "voltage", "direction_a", "direction_b", "energy_forward_a", "dp250"]
+
+
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.sampled_from(_NAMES), st.one_of(st.integers(-5, 3000), _DIRS)), max_size=6),
+        max_size=12,
+    ),
+    late=st.sets(st.sampled_from(["a", "b"])),
+    lone=st.booleans(),
+)  # fmt: skip
+def test_what_changed_is_what_a_full_comparison_finds(
+    batches: list[list[tuple[str, object]]], late: set[str], lone: bool
+) -> None:
+    """The model sets derived values only when what they are made of was set; it must still end with
+    the values, and report the changes, that working everything out again and comparing all finds."""
+    opts = MeterOptions(late_direction=frozenset(late), suppress_lone_zeros=lone)
+    fast, ref = _MeterState(PROFILE, opts), _Reference(PROFILE, opts)
+    for batch in batches:
+        assert fast.apply(batch) == ref.apply(batch)  # type: ignore[arg-type]
+        assert fast.values == ref.values and fast.fresh == ref.fresh
+    assert fast.flush_held() == _MeterState.flush_held(ref) and fast.values == ref.values

@@ -66,18 +66,21 @@ class MeterState:
         self._held: dict[str, list[Reading]] = {}
         self._pending_zero: set[str] = set()
         self._signed = [d for d in self.profile.dps if d.signed_by]
+        #: what each derived value is made of: it is worked out again only when one of those was set
+        self._signed_inputs = [frozenset((d.name, d.signed_by)) for d in self._signed]
+        self._computed_inputs = [frozenset(c.sum) for c in self.profile.computed]
+        #: names set during this apply → their value before it (what tells a change from a rewrite)
+        self._before: dict[str, object] = {}
 
     # -- public ------------------------------------------------------------
 
     def apply(self, readings: Iterable[Reading]) -> set[str]:
         """Apply readings in arrival order; return the names whose value changed."""
-        before = dict(self.values)
-        self.fresh = set()
+        self._before, self.fresh = {}, set()
         for r in readings:
             self.stats.readings += 1
             self._route(r)
-        self._derive()
-        return {k for k, v in self.values.items() if before.get(k, _MISSING) != v}
+        return self._changes()
 
     @property
     def holding(self) -> bool:
@@ -85,13 +88,11 @@ class MeterState:
 
     def flush_held(self) -> set[str]:
         """Release values held for a late direction (at link loss: their direction will not come)."""
-        before = dict(self.values)
-        self.fresh = set()
+        self._before, self.fresh = {}, set()
         for ch in list(self._held):
             self.stats.held_released += len(self._held[ch])
             self._release(ch)
-        self._derive()
-        return {k for k, v in self.values.items() if before.get(k, _MISSING) != v}
+        return self._changes()
 
     def snapshot(self, include_private: bool = False) -> dict[str, Value]:
         if include_private:
@@ -110,7 +111,8 @@ class MeterState:
         spec = self._by_name.get(name)
         if spec is None:
             self.stats.unknown += 1
-            self.reported[name] = self.values[name] = value
+            self.reported[name] = value
+            self._set(name, value)
             return
         if not spec.plausible(value):
             n = self.stats.implausible_by_name[name] = self.stats.implausible_by_name.get(name, 0) + 1
@@ -150,23 +152,40 @@ class MeterState:
         self._store(spec, value)
 
     def _store(self, spec: DPSpec, value: Value) -> None:
-        self.reported[spec.name] = self.values[spec.name] = value
+        self.reported[spec.name] = value
+        self._set(spec.name, value)
         self.fresh.add(spec.name)
 
+    def _set(self, name: str, value: Value) -> None:
+        if name not in self._before:
+            self._before[name] = self.values.get(name, _MISSING)
+        self.values[name] = value
+
+    def _changes(self) -> set[str]:
+        self._derive()
+        values = self.values
+        return {k for k, old in self._before.items() if values.get(k, _MISSING) != old}
+
     def _derive(self) -> None:
-        for spec in self._signed:
+        """Signed values and sums, from what this apply set (the rest cannot have moved)."""
+        touched = self._before
+        for spec, inputs in zip(self._signed, self._signed_inputs, strict=True):
+            if touched.keys().isdisjoint(inputs):
+                continue
             magnitude = self.reported.get(spec.name)
             if not _is_number(magnitude):
                 continue
             assert spec.signed_by is not None and isinstance(magnitude, int | float)
             dspec = self._by_name[spec.signed_by]
             sign = -1 if self.values.get(dspec.name) == dspec.reverse_option else 1
-            self.values[spec.name] = sign * magnitude if magnitude else magnitude
-        for comp in self.profile.computed:
+            self._set(spec.name, sign * magnitude if magnitude else magnitude)
+        for comp, inputs in zip(self.profile.computed, self._computed_inputs, strict=True):
+            if touched.keys().isdisjoint(inputs):
+                continue
             parts = [self.values.get(p) for p in comp.sum]
             if all(isinstance(p, int | float) and not isinstance(p, bool) for p in parts):
                 total = round(sum(float(p) for p in parts if isinstance(p, int | float)), comp.decimals)
-                self.values[comp.name] = total + 0.0  # no negative zero
+                self._set(comp.name, total + 0.0)  # no negative zero
 
 
 def _is_number(v: object) -> bool:
