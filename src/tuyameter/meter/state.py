@@ -69,6 +69,7 @@ class MeterState:
         #: what each derived value is made of: it is worked out again only when one of those was set
         self._signed_inputs = [frozenset((d.name, d.signed_by)) for d in self._signed]
         self._computed_inputs = [frozenset(c.sum) for c in self.profile.computed]
+        self._derived_from = frozenset().union(*self._signed_inputs, *self._computed_inputs)
         #: names set during this apply → their value before it (what tells a change from a rewrite)
         self._before: dict[str, object] = {}
 
@@ -169,6 +170,8 @@ class MeterState:
     def _derive(self) -> None:
         """Signed values and sums, from what this apply set (the rest cannot have moved)."""
         touched = self._before
+        if self._derived_from.isdisjoint(touched):
+            return
         for spec, inputs in zip(self._signed, self._signed_inputs, strict=True):
             if touched.keys().isdisjoint(inputs):
                 continue
