@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from tuyameter.profiles import ProfileError, find_profile, list_profiles, load_profile
 from tuyameter.profiles.loader import load_profile_text
 from tuyameter.profiles.match import rank_profiles
+from tuyameter.profiles.model import Profile
 from tuyameter.tuyamcu.constants import DPType
 
 CONTRACT = [
@@ -129,13 +131,18 @@ def test_garbage_profile_structures_give_a_clear_error(obj: object) -> None:
 # -- the TuyaMCU binding's precomputed converters equal the profile's own conversion ----------------
 
 
+@functools.cache
+def _shipped(name: str) -> Profile:
+    return find_profile(name)  # parsed once: a YAML load per example took this test past its timeout
+
+
 @given(st.data())
 def test_binding_converters_equal_to_value_for_every_quantity(data: st.DataObject) -> None:
     from tuyameter.sources.tuyamcu.binding import DPBinding
     from tuyameter.tuyamcu.dp import DPRecord
 
     name = data.draw(st.sampled_from(sorted(list_profiles())))
-    profile = find_profile(name)
+    profile = _shipped(name)
     spec = data.draw(st.sampled_from([q for q in profile.quantities if q.tuyamcu is not None]))
     lengths = {DPType.BOOL: [0, 1], DPType.VALUE: [0, 4], DPType.ENUM: [0, 1], DPType.BITMAP: [0, 1, 2, 4]}
     size = data.draw(st.sampled_from(lengths.get(spec.type, [0, 1, 5, 17])))
