@@ -86,32 +86,25 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def split_into_buckets(t0: float, t1: float, wh: float) -> list[tuple[float, float]]:
-    """Spread energy that flowed evenly over [t0, t1] across the buckets it touches."""
-    if wh <= 0:
-        return []
+def bucket_shares(t0: float, t1: float) -> list[tuple[float, float]]:
+    """(bucket, share of [t0, t1] in it): how energy that flowed evenly over [t0, t1] is spread;
+    all of it in ``t1``'s bucket when the span is empty. The same for every counter of a reading."""
     if t1 <= t0:
-        return [(t1 - t1 % BUCKET_S, wh)]
-    out = []
-    t = t0
+        return [(t1 - t1 % BUCKET_S, 1.0)]
+    out, t, span = [], t0, t1 - t0
     while t < t1:
-        b = t - t % BUCKET_S
-        nxt = min(b + BUCKET_S, t1)
-        out.append((b, wh * (nxt - t) / (t1 - t0)))
+        bucket = t - t % BUCKET_S
+        nxt = min(bucket + BUCKET_S, t1)
+        out.append((bucket, (nxt - t) / span))
         t = nxt
     return out
 
 
-def energy_deltas(
-    last_ts: float, last_totals: Mapping[str, float], ts: float, totals: Mapping[str, float]
-) -> list[tuple[str, float, float]]:
-    """(name, bucket, Wh) for the energy that flowed between two readings."""
-    out: list[tuple[str, float, float]] = []
-    for name, total in totals.items():
-        prev = last_totals.get(name)
-        if prev is not None:
-            out += [(name, b, wh) for b, wh in split_into_buckets(last_ts, ts, total - prev)]
-    return out
+def split_into_buckets(t0: float, t1: float, wh: float) -> list[tuple[float, float]]:
+    """Spread energy that flowed evenly over [t0, t1] across the buckets it touches."""
+    if wh <= 0:
+        return []
+    return [(b, wh * share) for b, share in bucket_shares(t0, t1)]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuyameter.store.base import BUCKET_S, Record
+from tuyameter.store.base import Record, bucket_shares
 from tuyameter.store.rollup import Rollup
 
 #: meters → {meter: (last_ts, last_totals)} as stored, for those written before
@@ -56,7 +56,7 @@ def plan(records: Sequence[Record], last_of: LastOf, rollup: Rollup | None) -> B
             before = prev[1]
             flows = [(n, t - w) for n, t in r.totals_wh.items() if (w := before.get(n)) is not None and t > w]
             if flows:
-                for bucket, share in _shares(prev[0], ts):
+                for bucket, share in bucket_shares(prev[0], ts):
                     acc = energy.get((meter, bucket))
                     if acc is None:
                         acc = energy[meter, bucket] = {}
@@ -87,17 +87,3 @@ def plan(records: Sequence[Record], last_of: LastOf, rollup: Rollup | None) -> B
                     for name, wh in by_name.items():
                         acc[name] = acc.get(name, 0.0) + wh
     return b
-
-
-def _shares(t0: float, t1: float) -> list[tuple[float, float]]:
-    """(bucket, share of [t0, t1] in it): how energy that flowed evenly over [t0, t1] is spread
-    (:func:`~tuyameter.store.base.split_into_buckets`, worked out once for all counters)."""
-    if t1 <= t0:
-        return [(t1 - t1 % BUCKET_S, 1.0)]
-    out, t, span = [], t0, t1 - t0
-    while t < t1:
-        bucket = t - t % BUCKET_S
-        nxt = min(bucket + BUCKET_S, t1)
-        out.append((bucket, (nxt - t) / span))
-        t = nxt
-    return out
