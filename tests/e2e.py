@@ -85,6 +85,10 @@ class Proc:
 
 
 def start_sim(*args: str) -> tuple[Proc, str]:
+    """An emulator; its simulated day starts at noon unless ``--start`` says otherwise, so that what
+    a test sees (clamp B exporting solar power) does not depend on the hour the test runs at."""
+    if "--start" not in args:
+        args = (*args, "--start", "12:00")
     proc = Proc("sim", "pj1103a", *args)
     endpoint = proc.wait_line(timeout=15)
     return proc, endpoint

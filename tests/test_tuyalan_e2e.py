@@ -183,6 +183,7 @@ def test_demo_over_the_lan() -> None:
     r = run_cli("demo", "--lan", "3.5", "--duration", "6", "--json", timeout=60)
     updates = [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"meter"')]
     assert {u["meter"] for u in updates} == {"demo1", "demo2"}, r.stderr[-2000:]
-    assert min(sum(u["meter"] == m for u in updates) for m in ("demo1", "demo2")) >= 6  # ~3 a second at ×30
+    # about one a second each (a report every 30 simulated s at ×30), less the start-up
+    assert min(sum(u["meter"] == m for u in updates) for m in ("demo1", "demo2")) >= 4
     diag = [json.loads(x) for x in r.stderr.splitlines() if x.startswith('{"meter"')]
     assert {d["diagnostics"]["protocol"] for d in diag} == {"tuya-lan 3.5"}
