@@ -14,7 +14,7 @@ from tuyameter.store.rollup import first_day_of_month, local_day, month_of_day, 
 PERIODS = ("hour", "day", "month")
 
 
-@dataclass
+@dataclass(slots=True)
 class Period:
     meter: str
     start: dt.datetime  # local, tz-aware
@@ -161,7 +161,8 @@ def periods_from_kwh(names: list[str], rows: Iterable[tuple[Any, ...]], by: str,
     """Rows of (meter, local day or month number, kWh per name or None), names sorted, nets included
     and values rounded by the database, ordered by meter and period → periods."""
     starts: dict[int, tuple[dt.datetime, float]] = {}
-    out = []
+    out: list[Period] = []
+    append = out.append  # a year of 100 meters is 36,500 rows: this loop is most of the Python time
     for row in rows:
         values = row[2:]
         kwh = dict(zip(names, values, strict=True))
@@ -173,7 +174,7 @@ def periods_from_kwh(names: list[str], rows: Iterable[tuple[Any, ...]], by: str,
         found = starts.get(n)
         if found is None:
             found = starts[n] = _local_start(n if by == "day" else first_day_of_month(n), by, zone)
-        out.append(Period(row[0], found[0], kwh, found[1]))
+        append(Period(row[0], found[0], kwh, found[1]))
     return out
 
 

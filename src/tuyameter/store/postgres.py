@@ -85,8 +85,8 @@ class PostgresStore(SqlQueries):
         self.timescale = False
         self._migrate()
         self.rollups = RollupSql(
-            self._query, self._many, self._columns, ph="%s", real="DOUBLE PRECISION",
-            round6="ROUND(({})::numeric, 6)::float8", arrays=True,
+            self._query, self._many, self._columns, ph="%s", real="DOUBLE PRECISION", arrays=True,
+            fetch=self._query_binary,
         )  # fmt: skip
         self._open_rollups(rollup_zone)
 
@@ -216,6 +216,10 @@ class PostgresStore(SqlQueries):
     def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
         cur = self.db.execute(sql.encode(), args)
         return cur.fetchall() if cur.description is not None else []
+
+    def _query_binary(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
+        """A query whose many rows come back in binary (numbers unparsed: half the time of text)."""
+        return self.db.execute(sql.encode(), args, binary=True).fetchall()
 
     def purge_readings(self, before: float) -> int:
         cur = self.db.execute("DELETE FROM reading WHERE ts < to_timestamp(%s)", (before,))

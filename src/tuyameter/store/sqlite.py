@@ -93,7 +93,7 @@ class SqliteStore(SqlQueries):
         self.db.execute("PRAGMA busy_timeout=5000")
         self._migrate()
         self._lock_fd: int | None = None
-        self.rollups = RollupSql(self._query, self._many, self._columns, ph="?", real="REAL", round6="ROUND({}, 6)")
+        self.rollups = RollupSql(self._query, self._many, self._columns, ph="?", real="REAL")
         self._open_rollups(rollup_zone)
 
     def claim(self, meters: Sequence[str]) -> None:
