@@ -9,6 +9,7 @@ store-backed summary (:func:`summarize`). Boundaries are computed in a real zone
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -81,6 +82,13 @@ def summarize(rows: Iterable[EnergyRow], now: dt.datetime) -> dict[str, float]:
     return {k: round(v, 3) for k, v in out.items()}
 
 
+@functools.lru_cache(maxsize=64)
+def _names_and_keys(names: tuple[str, ...]) -> tuple[list[str], frozenset[str], tuple[str, ...]]:
+    """The counters, as a set, and the keys :meth:`PeriodTotals.values` gives: one copy for a fleet
+    of one profile (the names are never changed after)."""
+    return list(names), frozenset(names), tuple(f"{n}_{p}" for n in names for p in PERIOD_SUFFIXES)
+
+
 class PeriodTotals:
     """Today / yesterday / this month per counter, kept up to date from energy deltas.
 
@@ -90,9 +98,7 @@ class PeriodTotals:
     """
 
     def __init__(self, names: Iterable[str], zone: dt.tzinfo) -> None:
-        self.names = list(names)
-        self._names = frozenset(self.names)
-        self._keys = [f"{n}_{p}" for n in self.names for p in PERIOD_SUFFIXES]  # what values() gives
+        self.names, self._names, self._keys = _names_and_keys(tuple(names))
         self.zone = zone
         self.wh: dict[str, float] = {}
         self._day_start = self._day_end = self._month_start = 0.0

@@ -96,7 +96,7 @@ class Arrivals:
         self.description = description
         self._loop = asyncio.get_running_loop()
         self._chunks: collections.deque[tuple[bytes, float] | BaseException] = collections.deque()
-        self._ready = asyncio.Event()
+        self._ready: asyncio.Event | None = None  # made by the first read_timed (notified pumps never read)
         self._notify: Callable[[], None] | None = None
 
     def set_notify(self, notify: Callable[[], None] | None) -> None:
@@ -108,7 +108,8 @@ class Arrivals:
         self._arrived()
 
     def _arrived(self) -> None:  # on the loop
-        self._ready.set()
+        if self._ready is not None:
+            self._ready.set()
         if self._notify is not None:
             self._notify()
 
@@ -117,6 +118,8 @@ class Arrivals:
 
     async def read_timed(self) -> tuple[bytes, float]:
         while not self._chunks:
+            if self._ready is None:
+                self._ready = asyncio.Event()
             self._ready.clear()
             if self._chunks:
                 break

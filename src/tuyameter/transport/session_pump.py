@@ -27,18 +27,20 @@ Handler = Callable[[list[Event], float], Awaitable[float | None]]
 class SessionPump:
     def __init__(self, link: Link, session: Session, on_bytes: Callable[[bytes], None] | None = None) -> None:
         self.link, self.session, self.on_bytes = link, session, on_bytes
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None  # the reading loop's (the notified loop needs none)
         self._stopped = False
         self._signal: asyncio.Future[None] | None = None  # the notified loop's one wait
 
     def wake(self) -> None:
         """Something was queued on the session (a write): look at it now."""
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
         self._poke()
 
     def stop(self) -> None:
         self._stopped = True
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
         self._poke()
 
     async def run(self, handle: Handler) -> None:
@@ -95,6 +97,7 @@ class SessionPump:
 
     async def _run_reading(self, handle: Handler) -> None:
         loop = asyncio.get_running_loop()
+        wake = self._wake = asyncio.Event()
         read_task: asyncio.Future[tuple[bytes, float]] | None = None
         wake_task: asyncio.Future[Any] | None = None
         try:
@@ -113,8 +116,8 @@ class SessionPump:
                 if read_task is None:
                     read_task = asyncio.ensure_future(self._read())
                 if wake_task is None:
-                    self._wake.clear()
-                    wake_task = asyncio.ensure_future(self._wake.wait())
+                    wake.clear()
+                    wake_task = asyncio.ensure_future(wake.wait())
                 waiting: set[asyncio.Future[Any]] = {read_task, wake_task}
                 done, _ = await asyncio.wait(
                     waiting, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED

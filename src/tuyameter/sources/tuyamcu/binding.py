@@ -23,9 +23,7 @@ class DPBinding:
         self.profile = profile
         self.stats = BindingStats()
         self._by_dp = profile.by_dp()
-        #: DP id → (name, type, bytes → value), worked out once: this runs for every DP of every
-        #: report, and equals ``spec.to_value(record.value)`` (tests compare the two)
-        self._table = {dp: (q.name, q.type, data_converter(q)) for dp, q in self._by_dp.items()}
+        self._table = _table(profile)
 
     def readings(self, records: Iterable[DPRecord]) -> list[tuple[str, Value]]:
         """Records in arrival order → (name, value); unknown DPs as ``dp<N>`` with their raw value."""
@@ -52,6 +50,26 @@ class DPBinding:
 
     def echoed(self, echoed: dict[int, DPValue]) -> dict[str, Value]:
         return {self._by_dp[dp].name: self._by_dp[dp].to_value(v) for dp, v in echoed.items() if dp in self._by_dp}
+
+
+_Entry = tuple[str, DPType, Callable[[bytes], Value]]
+#: id(profile) → (profile, its table): a fleet of one model shares one (at thousands of meters the
+#: converters per binding were the largest share of a meter's memory)
+_TABLES: dict[int, tuple[Profile, dict[int, _Entry]]] = {}
+_TABLES_MAX = 64
+
+
+def _table(profile: Profile) -> dict[int, _Entry]:
+    """DP id → (name, type, bytes → value), worked out once per profile: this runs for every DP of
+    every report, and equals ``spec.to_value(record.value)`` (tests compare the two)."""
+    found = _TABLES.get(id(profile))
+    if found is not None and found[0] is profile:
+        return found[1]
+    table = {dp: (q.name, q.type, data_converter(q)) for dp, q in profile.by_dp().items()}
+    if len(_TABLES) >= _TABLES_MAX:
+        _TABLES.clear()
+    _TABLES[id(profile)] = (profile, table)
+    return table
 
 
 def data_converter(spec: Quantity) -> Callable[[bytes], Value]:
