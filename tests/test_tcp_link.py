@@ -129,3 +129,39 @@ def test_bytes_then_the_close_in_one_go_reach_the_session_before_the_link_error(
         server.close()
 
     asyncio.run(main())
+
+
+def test_report_frames_are_handled_as_they_arrive_without_waking_the_pump_for_each() -> None:
+    """A bridged meter's report burst comes as one chunk per frame (paced at 9600 baud): the pump's
+    fast lane handles them in the link's callback; its task turns only for writes and deadlines.
+    The batches are whole and the values right either way."""
+    from tuyameter.pipeline.events import Batch
+    from tuyameter.sources.tuyamcu.source import TuyaMcuSource
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        server = TcpServer(Pj1103aEmulator(seed=3, report_rate=3, speed=10.0), "127.0.0.1", 0, baud=9600)
+        await server.start()
+        serving = asyncio.ensure_future(server.serve(stop))
+        batches: list[Batch] = []
+        marks: list[tuple[int, int]] = []
+        async with TuyaMcuSource(f"socket://127.0.0.1:{server.port}", PROFILE) as source:
+            async for item in source.readings():
+                if not isinstance(item, Batch):
+                    continue
+                batches.append(item)
+                assert source._pump is not None
+                marks.append((source._pump.turns, source._pump.fast_turns))
+                if len(batches) == 5:
+                    break
+        stop.set()
+        await serving
+        turns = marks[-1][0] - marks[0][0]
+        fast = marks[-1][1] - marks[0][1]
+        frames = sum(len(b.readings) for b in batches[1:])
+        assert fast >= frames * 0.8, (fast, frames)  # about one per report frame
+        assert turns < fast / 3, (turns, fast)
+        names = [{name for name, _ in b.readings} for b in batches[1:]]
+        assert all({"voltage", "power_a", "power_b", "direction_a"} <= n for n in names), names
+
+    asyncio.run(main())

@@ -137,6 +137,18 @@ class Arrivals:
             out.append(self._unwrap(self._chunks.popleft()))
         return out
 
+    def received_now(self) -> tuple[list[tuple[bytes, float]], bool]:
+        """The bytes that have arrived, up to an error if one came, and whether one did; the error
+        stays for :meth:`received` to raise (the pump's fast lane takes bytes but never errors)."""
+        out: list[tuple[bytes, float]] = []
+        chunks = self._chunks
+        while chunks:  # one by one: a reader thread may append meanwhile
+            item = chunks[0]
+            if isinstance(item, BaseException):
+                return out, True
+            out.append(chunks.popleft())  # type: ignore[arg-type]
+        return out, False
+
     def _unwrap(self, item: tuple[bytes, float] | BaseException) -> tuple[bytes, float]:
         if isinstance(item, LinkError):
             raise item

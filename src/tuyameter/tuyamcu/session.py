@@ -167,6 +167,10 @@ class Session:
             self._emit(Traffic(now, m.Direction.TO_MCU, frame, m.parse(frame, m.Direction.TO_MCU)))
         return frame.encode()
 
+    def has_output(self) -> bool:
+        """Whether :meth:`data_to_send` has a frame waiting (perhaps for the inter-frame spacing)."""
+        return bool(self._responses) or (self._current is not None and self._current.deadline == 0.0)
+
     def events(self) -> list[Event]:
         out, self._events = self._events, []
         return out

@@ -151,7 +151,7 @@ class TuyaMcuSource(RunningSource):
             self._set_state(SourceState.HANDSHAKING, f"link open ({link.description}); handshaking")
             try:
                 self._pump = SessionPump(link, self.session)
-                await self._pump.run(self._on_events)
+                await self._pump.run(self._on_events, self._on_events_now)
             except LinkError as e:
                 self.session.connection_lost(loop.time(), str(e))
                 await self._on_events(self.session.events(), loop.time())
@@ -165,6 +165,9 @@ class TuyaMcuSource(RunningSource):
                 backoff.reset()
 
     async def _on_events(self, events: list[ev.Event], now: float) -> float | None:
+        return self._on_events_now(events, now)
+
+    def _on_events_now(self, events: list[ev.Event], now: float) -> float | None:
         for e in events:
             if isinstance(e, ev.DPUpdate):
                 self._burst += self.binding.readings(e.records)
