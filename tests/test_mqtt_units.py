@@ -180,3 +180,52 @@ def test_any_command_value_is_taken_or_refused_never_raises_otherwise(name: str,
         validate_write(P, cmd.name, cmd.value)
     except (CommandError, WriteRefused):
         pass
+
+
+@given(
+    n=st.integers(0, 300),
+    interval=st.sampled_from([1.0, 10.0, 60.0]),
+    steps=st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=80),
+)
+def test_a_rotation_hands_each_meter_out_once_per_interval_in_spaced_slices(
+    n: int, interval: float, steps: list[float]
+) -> None:
+    """Periodic publishes (diagnostics, refresh) spread over their interval: however often the
+    publisher is woken (steps up to an interval; a longer stall gives each meter one turn, not the
+    missed ones), a meter comes at most once a call, the calls that hand out anything are a slice
+    apart, and over a span every meter comes as often as the interval says."""
+    from tuyameter.mqtt.pacing import SLICE, Rotation
+
+    items = [f"m{i}" for i in range(n)]
+    r = Rotation(items, interval, start=100.0)
+    now, counts, last_slice = 100.0, dict.fromkeys(items, 0), None
+    for step in steps:
+        now += step * interval
+        got = r.due(now)
+        assert len(got) == len(set(got)) <= n
+        if got:
+            assert last_slice is None or now - last_slice >= SLICE - 1e-9
+            last_slice = now
+        for g in got:
+            counts[g] += 1
+    if n:
+        rounds = (now - 100.0) / interval
+        assert all(c <= rounds + 1 for c in counts.values()), (rounds, counts)
+        if now >= r.next_time():  # the publisher would be called now: it catches up
+            for g in r.due(now):
+                counts[g] += 1
+        assert all(c >= int(rounds) - 1 for c in counts.values()), (rounds, counts)
+    else:
+        assert r.due(now) == [] and r.next_time() == float("inf")
+
+
+def test_a_rotation_spreads_a_thousand_meters_over_the_interval() -> None:
+    from tuyameter.mqtt.pacing import SLICE, Rotation
+
+    r = Rotation([f"m{i}" for i in range(1000)], 10.0, start=0.0)
+    slices, t = [], 0.0
+    while t < 10.0:
+        t = r.next_time()
+        slices.append(r.due(t))
+    assert len(slices) == round(10.0 / SLICE) and max(len(s) for s in slices) <= 1000 * SLICE / 10.0 + 1
+    assert sorted(m for s in slices for m in s) == sorted(f"m{i}" for i in range(1000))

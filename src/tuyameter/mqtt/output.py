@@ -12,16 +12,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import ssl
 import time
-from collections.abc import Coroutine
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiomqtt
 
 from tuyameter.mqtt.commands import Command, CommandError, command_filter, parse_command
 from tuyameter.mqtt.discovery import device_config, discovery_topic, state_document
+from tuyameter.mqtt.pacing import Rotation, Window
 from tuyameter.mqtt.settings import MqttSettings
 from tuyameter.pipeline.events import MeterStatus, MeterUpdate
 from tuyameter.pipeline.writes import WriteOutcome, WriteRefused
@@ -69,38 +71,6 @@ class _Meter:
 INFLIGHT = 200
 
 
-class _Window:
-    """QoS 1 publishes in flight, each in a task: at most ``size`` at once (``send`` waits for a
-    place); the first failure is kept and raised by ``check``."""
-
-    def __init__(self, size: int, wake: asyncio.Event) -> None:
-        self._places = asyncio.Semaphore(size)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._wake = wake
-        self.error: BaseException | None = None
-
-    async def send(self, publish: Coroutine[Any, Any, None]) -> None:
-        await self._places.acquire()
-        task = asyncio.ensure_future(publish)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._places.release()
-        if not task.cancelled() and (e := task.exception()) is not None and self.error is None:
-            self.error = e
-            self._wake.set()
-
-    def check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def cancel(self) -> None:
-        for t in list(self._tasks):
-            t.cancel()
-
-
 class MqttOutput:
     def __init__(self, settings: MqttSettings, profiles: dict[str, Profile]) -> None:
         self.settings = settings
@@ -110,6 +80,7 @@ class MqttOutput:
         self.stats = MqttStats()
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
+        self._dirty: dict[str, None] = {}  # the meters with something to publish, in order
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[tuple[str, str]] = set()  # (meter, name) being written
         self._latest: dict[tuple[str, str], Command] = {}  # the newest command waiting for each
@@ -124,6 +95,7 @@ class MqttOutput:
         m.values.update(u.private)
         m.time = u.time.isoformat(timespec="milliseconds")
         m.dirty_state = True
+        self._dirty[u.meter] = None
         self._wake.set()
 
     async def status(self, s: MeterStatus) -> None:
@@ -132,6 +104,7 @@ class MqttOutput:
             return
         m.online = s.online
         m.dirty_availability = m.dirty_diagnostics = True
+        self._dirty[s.meter] = None
         self._wake.set()
 
     # -- connection loop ------------------------------------------------------
@@ -155,6 +128,9 @@ class MqttOutput:
             tls_context=tls_context,
             timeout=10,
             max_inflight_messages=INFLIGHT,
+            # Publishes are small and come one after another: without this, Nagle's algorithm holds
+            # each behind the broker's delayed ACK of the one before (~40 ms a publish on Linux).
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         # A flush of many meters has a publish per meter waiting at once, by design (paho queues what
         # is beyond the in-flight window): aiomqtt's warning past 10 waiting would fire on every flush.
@@ -224,15 +200,31 @@ class MqttOutput:
         for meter, m in self.meters.items():
             cfg = device_config(self.settings, meter, m.profile)
             await self._publish(client, discovery_topic(self.settings, meter), json.dumps(cfg))
-            m.dirty_availability = m.dirty_state = True
-        await self._flush(client, diagnostics=True)
+            m.dirty_availability = m.dirty_state = m.dirty_diagnostics = True
+            self._dirty[meter] = None
+        await self._flush(client)
 
-    async def _flush(self, client: aiomqtt.Client, diagnostics: bool = False, window: _Window | None = None) -> None:
-        """Everything dirty goes out, in order. With a window the acknowledgements are not waited for
-        here (an update that comes meanwhile goes out at once); without, they are awaited together.
-        Either way one meter's publish never waits for another's round trip to the broker."""
+    async def _flush(
+        self, client: aiomqtt.Client, window: Window | None = None, refresh: Iterable[str] = (),
+        diagnostics: Iterable[str] = (),
+    ) -> None:  # fmt: skip
+        """What is dirty goes out, and the meters named for a refresh (state and availability) and
+        for diagnostics. Availability and states first: periodic documents never hold up a fresh
+        reading. With a window the acknowledgements are not waited for here (an update that comes
+        meanwhile goes out at once); without, they are awaited together. Either way one meter's
+        publish never waits for another's round trip to the broker."""
+        for meter in refresh:
+            m = self.meters[meter]
+            m.dirty_state = m.dirty_availability = True
+            self._dirty[meter] = None
+        for meter in diagnostics:
+            self.meters[meter].dirty_diagnostics = True
+            self._dirty[meter] = None
         out: list[tuple[str, str]] = []
-        for meter, m in self.meters.items():
+        later: list[tuple[str, str]] = []
+        dirty, self._dirty = self._dirty, {}
+        for meter in dirty:
+            m = self.meters[meter]
             if m.dirty_availability:
                 m.dirty_availability = False
                 out.append((self.settings.meter_topic(meter, "availability"), "online" if m.online else "offline"))
@@ -240,9 +232,11 @@ class MqttOutput:
                 m.dirty_state = False
                 doc = state_document(m.profile, m.values) | {"time": m.time}
                 out.append((self.settings.meter_topic(meter, "state"), json.dumps(doc)))
-            if (diagnostics or m.dirty_diagnostics) and self.api is not None:
+            if m.dirty_diagnostics:
                 m.dirty_diagnostics = False
-                out.append((self.settings.meter_topic(meter, "diagnostics"), json.dumps(self._diag(meter, m))))
+                if self.api is not None:
+                    later.append((self.settings.meter_topic(meter, "diagnostics"), json.dumps(self._diag(meter, m))))
+        out += later
         if window is not None:
             for topic, payload in out:
                 await window.send(self._publish(client, topic, payload))
@@ -261,35 +255,24 @@ class MqttOutput:
         return d
 
     async def _publisher(self, client: aiomqtt.Client) -> None:
+        """Publishes what updates mark, and each meter's full state every ``refresh`` seconds and its
+        diagnostics every :data:`DIAG_INTERVAL`, spread over the interval rather than all at once."""
         loop = asyncio.get_running_loop()
-        next_refresh = loop.time() + self.settings.refresh
-        next_diag = loop.time() + DIAG_INTERVAL
-        window = _Window(INFLIGHT, self._wake)
+        start = loop.time()
+        refresh = Rotation(list(self.meters), self.settings.refresh, start)
+        diagnostics = Rotation(list(self.meters), DIAG_INTERVAL, start)
+        window = Window(INFLIGHT, self._wake)
         try:
             while True:
-                timeout = max(0.0, min(next_refresh, next_diag) - loop.time())
+                timeout = max(0.0, min(refresh.next_time(), diagnostics.next_time()) - loop.time())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 self._wake.clear()
                 window.check()  # a publish failed: end here, and the connection is made anew
-                next_refresh, next_diag = await self._due(client, window, next_refresh, next_diag)
+                now = loop.time()
+                await self._flush(client, window, refresh.due(now), diagnostics.due(now))
         finally:
             window.cancel()
-
-    async def _due(
-        self, client: aiomqtt.Client, window: _Window, next_refresh: float, next_diag: float
-    ) -> tuple[float, float]:
-        """Publish what is due now; the next refresh and diagnostics times."""
-        now = asyncio.get_running_loop().time()
-        if now >= next_refresh:
-            next_refresh = now + self.settings.refresh
-            for m in self.meters.values():
-                m.dirty_state = m.dirty_availability = True
-        diag = now >= next_diag
-        if diag:
-            next_diag = now + DIAG_INTERVAL
-        await self._flush(client, diagnostics=diag, window=window)
-        return next_refresh, next_diag
 
     # -- commands -------------------------------------------------------------
 
@@ -349,4 +332,5 @@ class MqttOutput:
             log.debug("MQTT command %s/%s=%s not applied: %s", cmd.meter, cmd.name, cmd.value, res.error)
         # Whatever was asked, show the true state again so the UI does not keep the refused value.
         m.dirty_state = True
+        self._dirty[cmd.meter] = None
         self._wake.set()
