@@ -1,7 +1,9 @@
 """N emulated PJ-1103A meters behind TCP ports (as behind ser2net bridges), in one process.
 
-``mcu_farm.py N REPORT_S``: prints one socket:// URL per line, then 'ready'. Each meter
-sends its report bursts paced at 9600 baud. Unlike ``sim --tcp`` (which ticks every 20 ms
+``mcu_farm.py N REPORT_S [--aligned]``: prints one socket:// URL per line, then 'ready'. Each meter
+sends its report bursts paced at 9600 baud, on its own timer: the meters' report phases are
+spread over the period as meters powered on at different times are (``--aligned``: all at once,
+the worst case). Unlike ``sim --tcp`` (which ticks every 20 ms
 so one meter answers at once), each meter here sleeps until its next report or until
 bytes come in, so one process can play thousands of them.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import signal
 import sys
 
@@ -53,13 +56,15 @@ async def play(m: Meter, stop: asyncio.Event) -> None:
             await asyncio.wait_for(m.wake.wait(), wait)
 
 
-async def main(n: int, report_s: int) -> None:
+async def main(n: int, report_s: int, aligned: bool) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     meters = []
+    phases = random.Random(n)
     for i in range(n):
-        m = Meter(Pj1103aEmulator(seed=i + 1, report_rate=report_s))
+        phase = None if aligned else phases.uniform(0, report_s)
+        m = Meter(Pj1103aEmulator(seed=i + 1, report_rate=report_s, report_phase=phase))
         server = await loop.create_server(lambda m=m: m, "127.0.0.1", 0)
         meters.append(m)
         print(f"socket://127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
@@ -68,4 +73,4 @@ async def main(n: int, report_s: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), "--aligned" in sys.argv[3:]))

@@ -200,3 +200,25 @@ def test_heartbeat_reply_is_zero_only_first_time() -> None:
     loop.run(1)
     replies = [f.payload for f in traffic(loop, Direction.FROM_MCU) if f.command == Command.HEARTBEAT]
     assert replies[0] == b"\x00"
+
+
+@pytest.mark.parametrize("phase", [2.0, 7.5])
+def test_a_report_phase_sets_when_in_its_period_a_meter_reports(phase: float) -> None:
+    """Meters powered on at different moments report at different points of their period (the
+    fleet bench spreads its meters so); the query answer at the handshake is not a report cycle."""
+    from harness import FIXED_TIME, Loop
+    from tuyameter.emulator.pj1103a import Pj1103aEmulator
+    from tuyameter.tuyamcu.session import Session
+
+    emu = Pj1103aEmulator(seed=1, report_rate=10, sim_start=12 * 3600, report_phase=phase)
+    loop = Loop(emu, Session(local_time=lambda: FIXED_TIME, trace=True))
+    loop.run_until(lambda: loop.session.link_up, timeout=5)
+    loop.run(25)
+    starts = []
+    for e in loop.events:
+        if isinstance(e, ev.Traffic) and e.direction is Direction.FROM_MCU:
+            msg = parse(e.frame, Direction.FROM_MCU)
+            if isinstance(msg, DPReport) and len(msg.records) == 1 and msg.records[0].dp == ORDER_A[0]:
+                starts.append(emu.sim_time(e.time))
+    assert len(starts) >= 2 and starts[0] - emu.sim_start < 10  # the first at its phase, not at once
+    assert all(abs((s - phase) % 10 - 0) < 0.05 or abs((s - phase) % 10 - 10) < 0.05 for s in starts), starts

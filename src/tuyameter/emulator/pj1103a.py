@@ -64,8 +64,12 @@ class Pj1103aEmulator:
         product_id: str = PRODUCT_ID,
         initial_wh: float = 0.0,
         working_mode: str = "cooperative",
+        report_phase: float | None = None,
     ) -> None:
-        """``working_mode``: "cooperative" (the PJ-1103A: an empty 0x02 answer, reports only once
+        """``report_phase``: where in its report period this meter's own timer reports (seconds of
+        simulated time, modulo the rate), as a meter powered on at some moment does; None: the first
+        report as soon as reporting starts (meters started together then report together).
+        ``working_mode``: "cooperative" (the PJ-1103A: an empty 0x02 answer, reports only once
         told Wi-Fi state 4) or "self" (the module drives LED and button on GPIOs 14 and 0; 0x03 is
         not acknowledged and reports start once the module's heartbeat is heard)."""
         if working_mode not in ("cooperative", "self"):
@@ -86,6 +90,7 @@ class Pj1103aEmulator:
         self.wifi_states_heard = 0
         self.coeff: dict[int, int] = dict.fromkeys(CAL_DPS, 1000)
         self.report_rate = report_rate
+        self.report_phase = report_phase
         self.counters = Counters(initial_wh, 0.0, 0.0, initial_wh, initial_wh, initial_wh)
         self.truth = Counters()
         self.decoder = FrameDecoder()
@@ -151,6 +156,8 @@ class Pj1103aEmulator:
         if q.reboot is None and q.counter_reset is not None and self._chance(dt_sim, q.counter_reset):
             self.power_cycle(now)
             return
+        if self._next_report == -math.inf and self.report_phase is not None and self._reporting:
+            self._next_report = t + (self.report_phase - t) % self.report_rate
         if self._reporting and t >= self._next_report:
             self._next_report = t + self.report_rate
             self._report_cycle()
