@@ -129,12 +129,11 @@ class Arrivals:
     def received(self) -> list[tuple[bytes, float]]:
         """Everything that has arrived. Bytes that came before an error are given first; the error
         is raised by the next call, and the listener is told at once so that the call comes."""
-        out: list[tuple[bytes, float]] = []
-        while self._chunks:
-            if isinstance(self._chunks[0], BaseException) and out:
-                self._arrived()
-                break
-            out.append(self._unwrap(self._chunks.popleft()))
+        out, error_waits = self.received_now()
+        if error_waits:
+            if not out:
+                self._unwrap(self._chunks.popleft())  # raises it
+            self._arrived()
         return out
 
     def received_now(self) -> tuple[list[tuple[bytes, float]], bool]:

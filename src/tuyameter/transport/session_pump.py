@@ -108,7 +108,11 @@ class SessionPump:
         extra = await handle(self.session.events(), loop.time())
         if self._stopped:
             return None
-        deadline = self.session.next_deadline(loop.time())
+        return self._deadline(extra)
+
+    def _deadline(self, extra: float | None) -> float:
+        """The session's next deadline, or the handler's if that comes first."""
+        deadline = self.session.next_deadline(asyncio.get_running_loop().time())
         return deadline if extra is None else min(deadline, extra)
 
     def _poke(self) -> None:
@@ -146,9 +150,7 @@ class SessionPump:
         extra = self._handle_now(session.events(), loop.time())
         if self._stopped:
             return False
-        deadline = session.next_deadline(loop.time())
-        if extra is not None:
-            deadline = min(deadline, extra)
+        deadline = self._deadline(extra)
         timer = self._timer
         if timer is not None and deadline < timer.when():  # a later one wakes the task early: harmless
             timer.cancel()
