@@ -126,3 +126,66 @@ def test_session_and_emulator_survive_any_input(chunks: list[bytes]) -> None:
     session.tick(t + 10.0)  # after a silence nothing stays stuck in the decoder
     assert session.decoder.pending() == 0
     assert session.stats.frames_in == session.decoder.stats.frames
+
+
+_reports = st.builds(
+    lambda payload, version: Frame(0x07, payload, version),
+    payload=st.one_of(
+        st.binary(max_size=40),  # mostly malformed records
+        st.lists(
+            st.tuples(st.integers(0, 255), st.sampled_from([0, 1, 2, 3, 4, 5]), st.binary(max_size=6)),
+            max_size=4,
+        ).map(lambda recs: b"".join(bytes((dp, t, 0, len(d))) + d for dp, t, d in recs)),
+    ),
+    version=st.sampled_from([0, 3]),
+)
+
+
+@given(st.lists(st.one_of(_reports, frames), max_size=20))
+def test_report_frames_make_the_same_events_with_and_without_the_message_layer(seq: list[Frame]) -> None:
+    """The session takes report frames without building a message (unless it traces): the events
+    and counters must be what parsing each frame into its message gives."""
+    from tuyameter.tuyamcu.events import Traffic
+    from tuyameter.tuyamcu.session import Session
+
+    quick, full = Session(), Session(trace=True)
+    t = 0.0
+    for f in seq:
+        for s in (quick, full):
+            s.receive_data(f.encode(), t)
+        t += 0.05
+        got = quick.events()
+        want = [e for e in full.events() if not isinstance(e, Traffic)]
+        assert got == want
+        assert quick.stats == full.stats
+        assert [quick.data_to_send(t) for _ in range(3)] == [full.data_to_send(t) for _ in range(3)]
+
+
+small_frames = st.builds(Frame, command=st.integers(0, 255), payload=st.binary(max_size=70), version=st.just(3))
+
+
+def _merged(items: list[Frame | Garbage]) -> list[object]:
+    """Frames in order, with the garbage between two frames as one run of bytes."""
+    out: list[object] = []
+    for i in items:
+        if isinstance(i, Garbage):
+            if out and isinstance(out[-1], bytes):
+                out[-1] += i.data
+            else:
+                out.append(i.data)
+        else:
+            out.append(i)
+    return out
+
+
+@given(st.lists(st.one_of(small_frames.map(Frame.encode), st.binary(max_size=12)), max_size=25), st.data())
+def test_any_split_of_frames_and_garbage_decodes_alike(parts: list[bytes], data: st.DataObject) -> None:
+    """Whole, byte by byte and cut anywhere, the decoder finds the same frames and skips the same bytes
+    (whole small frames at the buffer's start take a shorter way than the rest)."""
+    wire = b"".join(parts)
+    cuts = data.draw(st.lists(st.integers(0, len(wire)), max_size=12))
+    runs = []
+    for chunks in ([wire], [wire[i : i + 1] for i in range(len(wire))], chunked(wire, cuts)):
+        dec = FrameDecoder()
+        runs.append((_merged(feed_all(dec, chunks, gap=0.0)), dec.stats.frames))
+    assert runs[0] == runs[1] == runs[2]

@@ -141,12 +141,25 @@ class _Reference(_MeterState):
 
 _GONE = object()
 _DIRS = st.sampled_from(["forward", "reverse"])
-_NAMES = ["power_a", "power_b", "current_a", "voltage", "direction_a", "direction_b", "energy_forward_a", "dp250"]
+#: what the in-line path for plain numbers must leave to the full route: out of range, not finite, not a number
+_ODD = st.one_of(st.floats(allow_nan=True), st.booleans(), st.integers(-(10**12), 10**12), st.just("text"))
+_NAMES = [
+    "power_a",
+    "frequency",
+    "power_factor_b",
+    "power_b",
+    "current_a",
+    "voltage",
+    "direction_a",
+    "direction_b",
+    "energy_forward_a",
+    "dp250",
+]
 
 
 @given(
     batches=st.lists(
-        st.lists(st.tuples(st.sampled_from(_NAMES), st.one_of(st.integers(-5, 3000), _DIRS)), max_size=6),
+        st.lists(st.tuples(st.sampled_from(_NAMES), st.one_of(st.integers(-5, 3000), _DIRS, _ODD)), max_size=6),
         max_size=12,
     ),
     late=st.sets(st.sampled_from(["a", "b"])),
@@ -161,5 +174,5 @@ def test_what_changed_is_what_a_full_comparison_finds(
     fast, ref = _MeterState(PROFILE, opts), _Reference(PROFILE, opts)
     for batch in batches:
         assert fast.apply(batch) == ref.apply(batch)  # type: ignore[arg-type]
-        assert fast.values == ref.values and fast.fresh == ref.fresh
+        assert fast.values == ref.values and fast.fresh == ref.fresh and fast.stats == ref.stats
     assert fast.flush_held() == _MeterState.flush_held(ref) and fast.values == ref.values

@@ -18,8 +18,10 @@ Source-agnostic: a source's binding has already turned its device's words into
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from tuyameter.profiles.model import DPSpec, Profile, Value
 from tuyameter.util.lograte import worth_logging
@@ -72,15 +74,42 @@ class MeterState:
         self._derived_from = frozenset().union(*self._signed_inputs, *self._computed_inputs)
         #: names set during this apply → their value before it (what tells a change from a rewrite)
         self._before: dict[str, object] = {}
+        #: name → (range of a plain number, or None) for quantities that take a plausible reading as
+        #: it comes (no options, no held direction, no lone-zero rule): most readings, checked in line
+        self._plain: dict[str, tuple[float, float] | None] = {}
+        for d in self.profile.dps:
+            held = d.channel is not None and d.channel in self.options.late_direction
+            if not (d.options or held or (d.lone_zero and self.options.suppress_lone_zeros)):
+                self._plain[d.name] = d.range
 
     # -- public ------------------------------------------------------------
 
     def apply(self, readings: Iterable[Reading]) -> set[str]:
         """Apply readings in arrival order; return the names whose value changed."""
-        self._before, self.fresh = {}, set()
+        self._before, self.fresh = before, fresh = {}, set()
+        plain, values, reported = self._plain, self.values, self.reported
+        n = 0
         for r in readings:
-            self.stats.readings += 1
-            self._route(r)
+            n += 1
+            name, value = r
+            t = type(value)
+            if (t is float or t is int) and name in plain:  # the common case, as _route would take it
+                rng, num = plain[name], cast(float, value)
+                if rng is None:
+                    if t is float and not math.isfinite(num):
+                        self._route(r)  # counted as implausible there
+                        continue
+                elif not rng[0] <= num <= rng[1]:  # NaN and infinities fail too (ranges are finite)
+                    self._route(r)
+                    continue
+                reported[name] = value
+                if name not in before:
+                    before[name] = values.get(name, _MISSING)
+                values[name] = value
+                fresh.add(name)
+            else:
+                self._route(r)
+        self.stats.readings += n
         return self._changes()
 
     @property

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from tuyameter.tuyamcu.constants import HEADER, MIN_FRAME
 from tuyameter.tuyamcu.frame import Frame, checksum
 
+_new_tuple = tuple.__new__
 DEFAULT_MAX_PAYLOAD = 4096
 DEFAULT_IDLE_TIMEOUT = 0.4
 
@@ -98,6 +99,27 @@ class FrameDecoder:
         bytes will come, so a candidate still incomplete is abandoned (one byte past its header)."""
         buf = self._buf
         n, pos = len(buf), 0
+        # Whole small frames back to back from the buffer's start (what a link delivers nearly
+        # always) are taken here; anything else (garbage, a partial or long frame) below.
+        small, stats, new = min(self.max_payload, 64 - MIN_FRAME), self.stats, _new_tuple
+        while n - pos >= MIN_FRAME and buf[pos] == 0x55 and buf[pos + 1] == 0xAA:
+            length = (buf[pos + 4] << 8) | buf[pos + 5]
+            end = pos + 6 + length
+            if length > small or end >= n or sum(buf[pos:end]) & 0xFF != buf[end]:
+                break
+            out.append(new(Frame, (buf[pos + 3], bytes(buf[pos + 6 : end]), buf[pos + 2])))
+            stats.frames += 1
+            pos = end + 1
+        if pos:
+            del buf[:pos]
+            n, pos = len(buf), 0
+        if not n:
+            return
+        if not final and n >= 6 and buf[0] == 0x55 and buf[1] == 0xAA:
+            length = _length(buf)
+            if length <= self.max_payload and n < MIN_FRAME + length:
+                return  # the start of a frame still coming
+        trusted = Frame.trusted
         sums: bytearray | None = None  # sums[i] = sum(buf[:i]) mod 256
         run: list[int] = []  # [start, end] of skipped bytes not yet output
         reasons: dict[str, int] = {}  # why, and how often, within that run
@@ -163,8 +185,13 @@ class FrameDecoder:
                 pos += 1
                 continue
             emit()
-            out.append(Frame(command=buf[pos + 3], payload=bytes(buf[pos + 6 : end]), version=buf[pos + 2]))
+            out.append(trusted(buf[pos + 3], bytes(buf[pos + 6 : end]), buf[pos + 2]))
             self.stats.frames += 1
             pos += total
         emit()
         del buf[:pos]
+
+
+def _length(buf: bytearray) -> int:
+    """The payload length a frame header at the buffer's start announces."""
+    return (buf[4] << 8) | buf[5]

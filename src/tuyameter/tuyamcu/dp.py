@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tuyameter.tuyamcu.constants import DPType
 
@@ -13,8 +14,10 @@ class DPError(ValueError):
     """A DP record or value that cannot be encoded or decoded."""
 
 
-@dataclass(frozen=True, slots=True)
-class DPRecord:
+class DPRecord(NamedTuple):
+    """One record as it travels: an immutable tuple (a report makes one per DP, and a tuple costs
+    a third of a frozen dataclass)."""
+
     dp: int
     type: DPType
     data: bytes
@@ -96,26 +99,37 @@ class RecordsResult:
 
 def decode_records(payload: bytes) -> RecordsResult:
     """Parse all DP records; a truncated or malformed record ends the parse."""
+    records, error = parse_records(payload)
+    return RecordsResult(records, error)
+
+
+def parse_records(payload: bytes) -> tuple[list[DPRecord], str | None]:
+    """:func:`decode_records` as a plain pair (the session's path for every report frame)."""
+    if type(payload) is not bytes:
+        payload = bytes(payload)  # records hold bytes: immutable, hashable
     records: list[DPRecord] = []
     i = 0
     n = len(payload)
     types = _TYPE_BYTE
     while i < n:
         if n - i < 4:
-            return RecordsResult(records, f"truncated DP header at byte {i}")
+            return records, f"truncated DP header at byte {i}"
         dp, t, length = payload[i], payload[i + 1], (payload[i + 2] << 8) | payload[i + 3]
         known = types.get(t)
         if known is None:
-            return RecordsResult(records, f"unknown DP type {t} for dp{dp} at byte {i}")
+            return records, f"unknown DP type {t} for dp{dp} at byte {i}"
         dtype, expected = known
         end = i + 4 + length
         if end > n:
-            return RecordsResult(records, f"dp{dp} claims {length} bytes, {n - i - 4} left")
+            return records, f"dp{dp} claims {length} bytes, {n - i - 4} left"
         if expected is not None and length not in expected:
-            return RecordsResult(records, f"dp{dp} {dtype.name.lower()} has length {length}")
-        records.append(DPRecord(dp, dtype, bytes(payload[i + 4 : end])))
+            return records, f"dp{dp} {dtype.name.lower()} has length {length}"
+        records.append(_new_tuple(DPRecord, (dp, dtype, payload[i + 4 : end])))
         i = end
-    return RecordsResult(records)
+    return records, None
+
+
+_new_tuple = tuple.__new__
 
 
 def encode_records(records: list[DPRecord] | tuple[DPRecord, ...]) -> bytes:

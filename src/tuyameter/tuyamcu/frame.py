@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tuyameter.tuyamcu.constants import HEADER, command_name
 
 MAX_PAYLOAD = 0xFFFF
+_new_tuple = tuple.__new__
 
 
 def checksum(data: bytes | bytearray) -> int:
@@ -14,21 +15,34 @@ def checksum(data: bytes | bytearray) -> int:
     return sum(data) & 0xFF
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One TuyaMCU frame. ``version`` is the sender's protocol version byte."""
-
+class _Fields(NamedTuple):
     command: int
     payload: bytes = b""
     version: int = 0
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.command <= 0xFF:
-            raise ValueError(f"command {self.command} is not a byte")
-        if not 0 <= self.version <= 0xFF:
-            raise ValueError(f"version {self.version} is not a byte")
-        if len(self.payload) > MAX_PAYLOAD:
-            raise ValueError(f"payload of {len(self.payload)} bytes exceeds {MAX_PAYLOAD}")
+
+class Frame(_Fields):
+    """One TuyaMCU frame. ``version`` is the sender's protocol version byte.
+
+    An immutable tuple: the decoder makes one for nearly every few bytes received, and a tuple
+    costs a third of a frozen dataclass (``trusted`` skips the checks for fields it has read
+    from a frame on the wire)."""
+
+    __slots__ = ()
+
+    def __new__(cls, command: int, payload: bytes = b"", version: int = 0) -> Frame:
+        if not 0 <= command <= 0xFF:
+            raise ValueError(f"command {command} is not a byte")
+        if not 0 <= version <= 0xFF:
+            raise ValueError(f"version {version} is not a byte")
+        if len(payload) > MAX_PAYLOAD:
+            raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+        return super().__new__(cls, command, payload, version)
+
+    @classmethod
+    def trusted(cls, command: int, payload: bytes, version: int) -> Frame:
+        """A frame from fields known to be valid (read from a frame's own bytes)."""
+        return _new_tuple(cls, (command, payload, version))
 
     def encode(self) -> bytes:
         n = len(self.payload)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.constants import Command, ExtendedSub, WifiState
 from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage
-from tuyameter.tuyamcu.dp import DPRecord, DPValue, encode_records
+from tuyameter.tuyamcu.dp import DPRecord, DPValue, encode_records, parse_records
 from tuyameter.tuyamcu.events import (
     DPUpdate,
     Event,
@@ -41,6 +41,7 @@ class Phase(Enum):
     RUNNING = "running"
 
 
+_DP_REPORT = int(Command.DP_REPORT)
 log = logging.getLogger(__name__)
 
 
@@ -368,6 +369,10 @@ class Session:
             return
         self.stats.frames_in += 1
         self.last_rx = now
+        if item.command == _DP_REPORT and not self.trace:  # nearly every frame: no message object
+            records, error = parse_records(item.payload)
+            self._handle_report(records, error, _DP_REPORT, False, now)
+            return
         msg = m.parse(item, m.Direction.FROM_MCU)
         if self.trace:
             self._emit(Traffic(now, m.Direction.FROM_MCU, item, msg))
@@ -377,8 +382,8 @@ class Session:
         self._responses.append(m.module_frame(command, payload))
 
     def _handle_message(self, frame: Frame, msg: m.Message, now: float) -> None:
-        if isinstance(msg, m.DPReport):  # nearly every frame of a running meter: looked at first
-            self._handle_report(msg, now)
+        if isinstance(msg, m.DPReport):
+            self._handle_report(msg.records, msg.error, msg.command, msg.needs_ack, now)
             return
         cur = self._current
         kind = cur.kind if cur is not None else ""
@@ -450,24 +455,26 @@ class Session:
             else:
                 self.stats.malformed += 1
 
-    def _handle_report(self, msg: m.DPReport, now: float) -> None:
-        if msg.error:
+    def _handle_report(
+        self, records: Sequence[DPRecord], error: str | None, command: int, needs_ack: bool, now: float
+    ) -> None:
+        if error:
             self.stats.malformed += 1
-        if msg.needs_ack:
-            if msg.command == Command.DP_REPORT_ACKED:
+        if needs_ack:
+            if command == Command.DP_REPORT_ACKED:
                 self._respond(Command.DP_REPORT_ACK, b"\x01")
-            elif msg.command == Command.EXTENDED:
+            elif command == Command.EXTENDED:
                 self._respond(Command.EXTENDED, bytes((ExtendedSub.RECORD_REPORT, 0)))
-            elif msg.command in (Command.QUERY_STATE, Command.WIFI_SELECT):
-                self._respond(msg.command, b"\x00")  # version-0 report confirmation
-        self._emit(DPUpdate(now, msg.records, msg.command, msg.error))
+            elif command in (Command.QUERY_STATE, Command.WIFI_SELECT):
+                self._respond(command, b"\x00")  # version-0 report confirmation
+        self._events.append(DPUpdate(now, tuple(records), command, error))
         cur = self._current
         if cur is None:
             return
         if cur.kind in ("hs-query", "query") and cur.deadline:
             self._finish_current(now, Phase.RUNNING if cur.kind == "hs-query" else None)
         elif cur.kind == "write" and cur.deadline:
-            for r in msg.records:
+            for r in records:
                 if any(w.dp == r.dp for w in cur.records):
                     cur.echoed[r.dp] = r.value
             # Only the written values confirm a write: a report with the old value may

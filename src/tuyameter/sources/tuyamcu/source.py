@@ -23,6 +23,7 @@ from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.transport.links import LinkError, check_link_url, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
+from tuyameter.tuyamcu.events import DPUpdate
 from tuyameter.tuyamcu.messages import working_mode_text
 from tuyameter.tuyamcu.session import Session, SessionConfig
 from tuyameter.util.backoff import Backoff
@@ -168,14 +169,18 @@ class TuyaMcuSource(RunningSource):
         return self._on_events_now(events, now)
 
     def _on_events_now(self, events: list[ev.Event], now: float) -> float | None:
+        end_dp = self._end_dp
         for e in events:
-            if isinstance(e, ev.DPUpdate):
-                self._burst += self.binding.readings(e.records)
+            if type(e) is DPUpdate:  # nearly every event
+                records = e.records
+                self._burst += self.binding.readings(records)
                 self._last_dp = self._last_dp_any = e.time
                 if self._burst_start is None:
                     self._burst_start = e.time
-                if self._end_dp is not None and any(r.dp == self._end_dp for r in e.records):
-                    self._flush()  # the cycle is complete: out now, and what follows is the next one
+                for r in records:
+                    if r.dp == end_dp:
+                        self._flush()  # the cycle is complete: out now, and what follows is the next one
+                        break
             elif isinstance(e, ev.LinkUp):
                 info: dict[str, object] = {
                     "product": e.product_info,
