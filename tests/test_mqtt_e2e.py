@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from broker import Broker, Sub
-from e2e import Proc, start_sim, wait_until
+from e2e import TUYAMETER, Proc, start_sim, wait_until
 from tlsutil import make_certs
 
 pytestmark = pytest.mark.slow
@@ -262,3 +264,61 @@ def test_retained_diagnostics_say_offline_after_a_clean_stop(broker: Broker, sub
         assert late.last_json("tuyameter/demo1/diagnostics")["online"] is False
     finally:
         late.close()
+
+
+def test_workers_share_a_fleet_and_a_dead_worker_comes_back(broker: Broker, sub: Sub, tmp_path: Path) -> None:
+    """`run -c FLEET --workers 2`: two gateway processes, each its meters (a stable hash of the id),
+    its bridge and last will, one SQLite store; a worker killed with SIGKILL is restarted and its
+    meters come back, the other worker's go on untouched; a stop stops both cleanly."""
+    from tuyameter.gateway.workers import worker_of
+
+    meters = [f"m{i}" for i in range(6)]
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("meters:\n" + "".join(f"  - id: {m}\n    url: sim://pj1103a?speed=5&seed={i}\n"
+                                            for i, m in enumerate(meters)))  # fmt: skip
+    db = tmp_path / "fleet.db"
+    owner = {m: worker_of(m, 2) for m in meters}
+    assert set(owner.values()) == {0, 1}  # the test needs both workers busy
+    gw = Proc("run", "-c", str(fleet), "--workers", "2", "--db", str(db), "--mqtt", broker.url, "--json")
+    try:
+        for w in (0, 1):
+            sub.wait(lambda w=w: sub.on(f"tuyameter/bridge/w{w}/availability")[-1:] == [b"online"], what=f"w{w}")
+        for m in meters:
+            sub.wait(lambda m=m: sub.on(f"tuyameter/{m}/state"), what=f"{m}'s state")
+            topics = {a["topic"] for a in json.loads(sub.on(CFG.format(m))[-1])["availability"]}
+            assert f"tuyameter/bridge/w{owner[m]}/availability" in topics
+        assert not sub.on("tuyameter/bridge/availability")  # no worker speaks for the whole fleet
+        wait_until(lambda: len([ln for ln in gw.err if "worker " in ln and ": pid " in ln]) == 2, 10, "pids")
+        pids = {
+            int(ln.split("worker ")[1][0]): int(ln.split(": pid ")[1].split(",")[0]) for ln in gw.err if ": pid " in ln
+        }
+        os.kill(pids[0], signal.SIGKILL)
+        sub.wait(lambda: sub.on("tuyameter/bridge/w0/availability")[-1:] == [b"offline"], what="w0's last will")
+        wait_until(lambda: any("restarting in" in ln for ln in gw.err), 10, "the supervisor's restart")
+        since = time.monotonic()  # the subscriber's clock
+        sub.wait(lambda: sub.on("tuyameter/bridge/w0/availability")[-1:] == [b"online"], 30, what="w0 again")
+        for m in meters:
+            sub.wait(lambda m=m: sub.on(f"tuyameter/{m}/state", since), 30, what=f"{m} after the restart")
+        assert sub.on("tuyameter/bridge/w1/availability") == [b"online"]  # never touched
+    finally:
+        rc = gw.stop()
+    assert rc == 0, gw.err[-10:]
+    for w in (0, 1):
+        assert sub.on(f"tuyameter/bridge/w{w}/availability")[-1:] == [b"offline"]
+    with sqlite3.connect(db) as con:
+        stored = {r[0] for r in con.execute("SELECT DISTINCT meter FROM reading")}
+    assert stored == set(meters)
+
+
+def test_workers_need_a_fleet_that_keeps_them_busy(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("meters:\n  - id: only\n    url: sim://pj1103a\n")
+    for args, says in (
+        (["-c", str(fleet), "--workers", "2"], "cannot keep 2 workers busy"),
+        (["sim://pj1103a", "--workers", "2"], "configuration file"),
+        (["-c", str(fleet), "--workers", "0"], "number of worker processes"),
+    ):
+        p = subprocess.run(
+            [*TUYAMETER, "run", *args, "--no-store"], capture_output=True, text=True, check=False, timeout=60
+        )
+        assert p.returncode == 2 and says in p.stderr, (args, p.stderr)

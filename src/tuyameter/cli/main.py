@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     _Parser.json_errors = "--json" in argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # what a command that starts copies of itself (run --workers) gives them
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:

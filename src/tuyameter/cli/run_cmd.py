@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -19,6 +20,7 @@ from tuyameter.cli.options import (
     METER_COUNT,
     METER_ID,
     SECONDS,
+    WORKERS,
     json_option,
     last_baud,
     link_options,
@@ -30,6 +32,7 @@ from tuyameter.emulator.lan_serve import lan_meters
 from tuyameter.energy.periods import local_zone
 from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
 from tuyameter.gateway.console import ConsoleOutput
+from tuyameter.gateway.workers import WorkerSupervisor, parse_worker, share, worker_bridge
 from tuyameter.mqtt.output import MqttOutput
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError
 from tuyameter.pipeline.events import Output
@@ -52,6 +55,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--suppress-lone-zeros", action="store_true")
     p.add_argument("--wifi-state", type=int, choices=range(6), help="Wi-Fi state to announce (default: profile's, 4)")
     p.add_argument("--duration", type=SECONDS, help="stop after S seconds (default: until Ctrl-C)")
+    p.add_argument(
+        "--workers",
+        type=WORKERS,
+        default=1,
+        metavar="N",
+        help="share the config's meters between N gateway processes (one per core; see docs/performance.md)",
+    )
+    p.add_argument("--worker", type=_worker, help=argparse.SUPPRESS)  # K/N: set by --workers for each worker
     p.add_argument(
         "--db", help=f"SQLite file or postgresql:// URL for energy and history (default {default_db_path()})"
     )
@@ -147,6 +158,11 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
     console = ConsoleOutput(profiles, as_json=args.json, every=args.every, include_private=args.all)
     outputs: list[Output] = [console]
     mqtt_settings = mqtt_from_args(args) or cfg.mqtt
+    worker = getattr(args, "worker", None)
+    if mqtt_settings is not None and worker is not None:
+        k = worker[0]  # each worker its own client id, availability and last will
+        bridge, client_id = worker_bridge(mqtt_settings.bridge, k), f"{mqtt_settings.client_id}-w{k}"
+        mqtt_settings = dataclasses.replace(mqtt_settings, bridge=bridge, client_id=client_id)
     if mqtt_settings is not None:
         outputs.append(MqttOutput(mqtt_settings, profiles))
     zone = _zone(getattr(args, "tz", None) or cfg.timezone)
@@ -187,6 +203,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         except YamlFileError as e:
             raise CliError(str(e)) from None
         cfg.profile_dirs = args.profile_dir + cfg.profile_dirs
+        if args.worker is not None:
+            k, n = args.worker
+            cfg.meters = share(cfg.meters, k, n, key=lambda m: m.id)
+        elif args.workers > 1:
+            return _run_workers(cfg, args)
+    elif args.workers > 1:
+        raise CliError("--workers shares the meters of a configuration file (-c) between processes")
     else:
         meter = MeterConfig(
             id=args.id,
@@ -200,6 +223,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         cfg = GatewayConfig([meter], args.profile_dir)
     return run_async(run_gateway(cfg, args), args.duration)
+
+
+def _worker(text: str) -> tuple[int, int]:
+    try:
+        return parse_worker(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _run_workers(cfg: GatewayConfig, args: argparse.Namespace) -> int:
+    """Start a worker process per share of the meters (each this command with ``--worker K/N``)."""
+    n = args.workers
+    shares = [share(cfg.meters, k, n, key=lambda m: m.id) for k in range(n)]
+    empty = [k for k, s in enumerate(shares) if not s]
+    if empty:
+        raise CliError(
+            f"{len(cfg.meters)} meters cannot keep {n} workers busy (a meter's worker is a hash of its id; "
+            f"worker {empty[0]} would have none): use fewer workers"
+        )
+    for m in cfg.meters:  # every worker's profiles load before any starts
+        load_profile_arg(m.profile, cfg.profile_dirs)
+    command = [sys.executable, "-m", "tuyameter", *args.argv]
+    supervisor = WorkerSupervisor(command, n, describe=lambda k: f"{len(shares[k])} meters")
+    return run_async(supervisor.run(), None)
 
 
 def demo_config(n: int, speed: float, quirks: list[str]) -> GatewayConfig:

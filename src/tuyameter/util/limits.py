@@ -26,6 +26,7 @@ Baud = Annotated[int, Field(ge=BAUD_MIN, le=BAUD_MAX)]
 #: a meter id: part of MQTT topics and store keys, so no wildcards, slashes or spaces
 MeterId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MeterCount = Annotated[int, Field(ge=1, le=10_000)]
+Workers = Annotated[int, Field(ge=1, le=256)]
 ReportRate = Annotated[int, Field(ge=3, le=60)]  # DP 129 on a PJ-1103A
 Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 1440)]
 #: a TCP or UDP port to listen on or send to
