@@ -40,6 +40,7 @@ class SessionPump:
         self._stopped = False
         self._signal: asyncio.Future[None] | None = None  # the notified loop's one wait
         self._timer: asyncio.TimerHandle | None = None  # its deadline, while parked
+        self._due = 0.0  # the deadline the last turn (the task's or a fast one) worked out
         self._handle_now: SyncHandler | None = None
         self._error: Exception | None = None  # raised in the fast lane, re-raised by the task
         #: turns of the pump's task, and arrivals handled in the fast lane without one
@@ -84,7 +85,8 @@ class SessionPump:
                     break
                 if signal.done():
                     continue
-                self._timer = loop.call_at(deadline, self._poke)
+                self._due = deadline
+                self._timer = loop.call_at(deadline, self._on_timer)
                 try:
                     await signal
                 finally:
@@ -120,6 +122,17 @@ class SessionPump:
         if s is not None and not s.done():
             s.set_result(None)
 
+    def _on_timer(self) -> None:
+        """The parked task's timer: wake it if its deadline has come. Fast turns may have moved the
+        deadline later since the timer was set (a burst's quiet time, a partial frame's expiry move
+        with every chunk); then the timer is set again instead, without a turn of the task."""
+        loop = asyncio.get_running_loop()
+        s = self._signal
+        if self._due > loop.time() and s is not None and not s.done() and self._timer is not None:
+            self._timer = loop.call_at(self._due, self._on_timer)
+            return
+        self._poke()
+
     def _arrived(self) -> None:
         """The link's callback in the fast lane: handle the arrival here when the task is parked."""
         s = self._signal
@@ -143,18 +156,19 @@ class SessionPump:
             return False
         loop, session = asyncio.get_running_loop(), self.session
         now = loop.time()
-        session.tick(now)
+        if now >= self._due:  # a timer of the session's may have come (else nothing is due before _due)
+            session.tick(now)
         if session.has_output():
             return False  # writing is the task's (it may have to wait for the link to drain)
         assert self._handle_now is not None
-        extra = self._handle_now(session.events(), loop.time())
+        extra = self._handle_now(session.events(), now)
         if self._stopped:
             return False
-        deadline = self._deadline(extra)
+        deadline = self._due = self._deadline(extra)
         timer = self._timer
-        if timer is not None and deadline < timer.when():  # a later one wakes the task early: harmless
+        if timer is not None and deadline < timer.when():  # a later one is seen to when it fires
             timer.cancel()
-            self._timer = loop.call_at(deadline, self._poke)
+            self._timer = loop.call_at(deadline, self._on_timer)
         self.fast_turns += 1
         return True
 

@@ -177,17 +177,21 @@ class Session:
         return out
 
     def next_deadline(self, now: float) -> float:
-        cands = [self._next_heartbeat, self._next_wifi]
-        if self._current is not None:
-            cands.append(self._current.deadline or now + self.config.spacing)
-            cands.append(self._current.expires)
+        """When :meth:`tick` has something to do next (never before ``now``). Asked after every chunk
+        received, so it compares rather than builds a list."""
+        due = self._next_wifi if self._next_wifi < self._next_heartbeat else self._next_heartbeat
+        cur = self._current
+        if cur is not None:
+            due = min(due, cur.deadline or now + self.config.spacing, cur.expires)
         if self._responses:
-            cands.append(self._last_out + self.config.spacing)
+            due = min(due, self._last_out + self.config.spacing)
         expiry = self.decoder.expiry()
-        if expiry is not None:
-            cands.append(expiry + 0.01)
-        cands += [r.expires for r in self._requests if r.kind == "write"]
-        return max(now, min(cands))
+        if expiry is not None and expiry + 0.01 < due:
+            due = expiry + 0.01
+        for r in self._requests:
+            if r.kind == "write" and r.expires < due:
+                due = r.expires
+        return due if due > now else now
 
     def write(self, records: list[DPRecord] | tuple[DPRecord, ...], now: float, *, expires: float | None = None) -> int:
         """Queue a DP write; a :class:`WriteResult` with the returned id follows.
