@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import socket
 
+from tuyameter.transport.chunks import ChunkProtocol
 from tuyameter.transport.links import Arrivals, LinkError
 
 #: what may queue unsent before write() waits for the peer to take it
 _HIGH_WATER = 64 * 1024
 
 
-class TcpLink(Arrivals, asyncio.Protocol):
+class TcpLink(Arrivals, ChunkProtocol):
     def __init__(self, description: str) -> None:
         super().__init__(description)
         self._transport: asyncio.Transport | None = None

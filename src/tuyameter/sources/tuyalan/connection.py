@@ -1,6 +1,7 @@
 """The asyncio adapter of a :class:`~tuyameter.tuyalan.client.ClientSession`: one TCP connection.
 
-Shared by the source, ``probe`` and ``monitor``. It is an :class:`asyncio.Protocol`:
+Shared by the source, ``probe`` and ``monitor``. It is an asyncio protocol (read into the shared
+buffer of :mod:`tuyameter.transport.chunks`):
 bytes go to the session as they arrive, and one timer (moved, never a task per wake-up)
 ticks the session at its own deadlines, so a silent healthy connection wakes for its
 heartbeats only. It ends with the reason, in words a user can act on.
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import cast
 
 from tuyameter.sources.tuyalan.target import LanTarget
+from tuyameter.transport.chunks import ChunkProtocol
 from tuyameter.tuyalan import events as ev
 from tuyameter.tuyalan.client import ClientSession
 
@@ -26,7 +28,7 @@ SLOT_TAKEN = (
 Handler = Callable[[list[ev.Event], float], bool | None]
 
 
-class LanConnection(asyncio.Protocol):
+class LanConnection(ChunkProtocol):
     def __init__(self, target: LanTarget, session: ClientSession) -> None:
         self.target, self.session = target, session
         self.connected = False
