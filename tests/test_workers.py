@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -93,3 +94,22 @@ time.sleep(120)
         assert pid is not None
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone (and reaped)
+
+
+def _limit_run(soft: int, hard: int, links: int) -> str:
+    code = (
+        "import resource\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+        "from tuyameter.util.fdlimit import raise_open_files\n"
+        f"w = raise_open_files({links})\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], w)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_fleet_raises_its_open_files_limit_up_to_the_hard_limit() -> None:
+    """Many systems start a process with 1,024 open files: 5,000 bridged meters need more."""
+    assert _limit_run(256, 8000, 5000).split()[0] == str(5000 + 64)
+    out = _limit_run(256, 2000, 5000)
+    assert out.startswith("2000 ") and "5000 meters need about 5064 open files" in out and "--workers" in out
+    assert _limit_run(8000, 8000, 100).strip() == "8000 None"  # never lowered

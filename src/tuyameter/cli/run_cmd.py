@@ -39,6 +39,7 @@ from tuyameter.pipeline.events import Output
 from tuyameter.store import default_db_path, open_store
 from tuyameter.store.base import StoreError
 from tuyameter.store.rollup import zone_key
+from tuyameter.util.fdlimit import raise_open_files
 from tuyameter.util.yamlfile import YamlFileError
 
 
@@ -155,6 +156,9 @@ def _output_options(p: argparse.ArgumentParser, default_every: float = 0.0) -> N
 async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
     """Build the gateway from the configuration and the command line, run it, print diagnostics."""
     profiles = {m.id: load_profile_arg(m.profile, cfg.profile_dirs) for m in cfg.meters}
+    short = raise_open_files(len(cfg.meters))
+    if short:
+        print(f"tuyameter: warning: {short}", file=sys.stderr, flush=True)
     console = ConsoleOutput(profiles, as_json=args.json, every=args.every, include_private=args.all)
     outputs: list[Output] = [console]
     mqtt_settings = mqtt_from_args(args) or cfg.mqtt
