@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,19 @@ HERE = Path(__file__).parent
 @contextlib.contextmanager
 def farm(script: str, *args: str) -> Iterator[str]:
     """Run ``script`` (it prints URLs, then 'ready'); yield the path of a file with the URLs."""
+    with farm_process(script, *args) as (urls, _):
+        yield urls
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def farm_process(script: str, *args: str) -> Iterator[tuple[str, int]]:
+    """:func:`farm`, with the farm's pid (to measure its CPU)."""
     proc = subprocess.Popen([sys.executable, str(HERE / script), *args], stdout=subprocess.PIPE, text=True)
     urls: list[str] = []
     try:
@@ -26,7 +40,7 @@ def farm(script: str, *args: str) -> Iterator[str]:
             urls.append(line.strip())
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
             f.write("\n".join(urls))
-        yield f.name
+        yield f.name, proc.pid
     finally:
         proc.terminate()
         proc.wait(10)

@@ -153,6 +153,13 @@ def bench_pipeline(n: int) -> None:
                  f"{best / best_min:.0%} of the minimal decoder; the same {frames:,} single-DP frames: "
                  f"{len(bursts):,} report cycles of an emulated meter, the source's handler and burst end, "
                  "the meter model once per cycle; best of 3"))  # fmt: skip
+    from chunks import CHUNK, per_chunk
+
+    cpu = min(asyncio.run(per_chunk(max(100, n // 100)))[0] for _ in range(3))
+    ROWS.append(("a bridged meter's chunk through the source, pump and session", f"{cpu * 1e6:.1f} µs CPU",
+                 f"{CHUNK}-byte chunks (a bridge's pace at 9600 baud) handed to the TCP link's callback as the "
+                 "event loop would, without sockets: the pump's fast lane, session, source handler; "
+                 "best of 3"))  # fmt: skip
     line = 9600 / 10 / 15
     ROWS.append(("(for scale) one meter at 9600 baud", f"{line:.0f} frames/s max", "15-byte frames, 8N1"))
 
