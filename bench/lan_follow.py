@@ -4,7 +4,8 @@
 (or socket:// TuyaMCU links, from ``mcu_farm.py``).
 ``lan_follow.py sources URLS_FILE SECONDS``: the tuya:// sources alone, without the meter pipeline.
 ``lan_follow.py gateway-mqtt URLS_FILE SECONDS``: the gateway publishing to a mosquitto it starts; the
-latency is then from each update to a subscriber's receipt of its state document.
+latency is then from each update to the receipt of its state document by a subscriber in another
+process (``mqtt_sub.py``).
 ``lan_follow.py gateway-pyserial URLS_FILE SECONDS``: the same over socket:// links, read by pyserial's
 reader thread per link as before issue 13 (for the before/after rows).
 ``lan_follow.py tinytuya URLS_FILE SECONDS``: tuya-local's way: a thread and a persistent tinytuya
@@ -49,34 +50,31 @@ def _stats(t0: tuple[float, float], wall0: float, updates: int, lat: list[float]
 
 
 class _Subscriber:
-    """A paho client on the bench's broker: update time in the state document → its arrival, in ms.
-    A document seen before (the publisher's periodic refresh re-sends the last state) is not counted."""
+    """``mqtt_sub.py`` in its own process: update time in each state document → its arrival, in ms."""
 
     def __init__(self, port: int) -> None:
-        import paho.mqtt.client as mqtt
+        import subprocess
 
+        here = Path(__file__).parent
+        self.p = subprocess.Popen([sys.executable, str(here / "mqtt_sub.py"), str(port)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert self.p.stdout is not None and self.p.stdin is not None
+        if self.p.stdout.readline().strip() != "ready":
+            raise RuntimeError("the subscriber did not start")
         self.lat: list[float] = []
-        self.counting = False
-        self.seen: dict[str, str] = {}
-        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        self.c.on_message = self._on_message
-        self.c.connect("127.0.0.1", port)
-        self.c.subscribe("tuyameter/+/state")
-        self.c.loop_start()
 
-    def _on_message(self, client: object, userdata: object, msg: object) -> None:
-        import datetime as dt
+    def count(self) -> None:
+        assert self.p.stdin is not None
+        self.p.stdin.write("count\n")
+        self.p.stdin.flush()
 
-        stamp = json.loads(msg.payload)["time"]  # type: ignore[attr-defined]
-        if self.seen.get(msg.topic) == stamp:  # type: ignore[attr-defined]
-            return
-        self.seen[msg.topic] = stamp  # type: ignore[attr-defined]
-        if self.counting:
-            self.lat.append((time.time() - dt.datetime.fromisoformat(stamp).timestamp()) * 1000)
-
-    def stop(self) -> None:
-        self.c.loop_stop()
-        self.c.disconnect()
+    def stop(self) -> list[float]:
+        assert self.p.stdin is not None and self.p.stdout is not None
+        self.p.stdin.write("stop\n")
+        self.p.stdin.flush()
+        self.lat = json.loads(self.p.stdout.readline())
+        self.p.wait(10)
+        return self.lat
 
 
 async def gateway(urls: list[str], seconds: float, mqtt_port: int | None = None) -> dict[str, object]:
@@ -117,11 +115,9 @@ async def gateway(urls: list[str], seconds: float, mqtt_port: int | None = None)
         await asyncio.sleep(WARMUP)
         counting, t0, w0 = True, (time.process_time(), 0.0), time.perf_counter()
         if sub is not None:
-            sub.counting = True
+            sub.count()
         await asyncio.sleep(seconds)
-        out = _stats(t0, w0, n, sub.lat if sub is not None else lat)
-    if sub is not None:
-        sub.stop()
+        out = _stats(t0, w0, n, sub.stop() if sub is not None else lat)
     return out | {"online": len(online)}
 
 
