@@ -269,7 +269,9 @@ def test_retained_diagnostics_say_offline_after_a_clean_stop(broker: Broker, sub
 def test_workers_share_a_fleet_and_a_dead_worker_comes_back(broker: Broker, sub: Sub, tmp_path: Path) -> None:
     """`run -c FLEET --workers 2`: two gateway processes, each its meters (a stable hash of the id),
     its bridge and last will, one SQLite store; a worker killed with SIGKILL is restarted and its
-    meters come back, the other worker's go on untouched; a stop stops both cleanly."""
+    meters come back, the other worker's go on untouched; a stop stops both cleanly (each worker
+    gets SIGTERM twice then, the group's and the supervisor's: the second must not cut its clean
+    stop short)."""
     from tuyameter.gateway.workers import worker_of
 
     meters = [f"m{i}" for i in range(6)]
@@ -303,8 +305,8 @@ def test_workers_share_a_fleet_and_a_dead_worker_comes_back(broker: Broker, sub:
     finally:
         rc = gw.stop()
     assert rc == 0, gw.err[-10:]
-    for w in (0, 1):
-        assert sub.on(f"tuyameter/bridge/w{w}/availability")[-1:] == [b"offline"]
+    for w in (0, 1):  # each said so as it stopped (the subscriber may get it a moment later)
+        sub.wait(lambda w=w: sub.on(f"tuyameter/bridge/w{w}/availability")[-1:] == [b"offline"], what=f"w{w} off")
     with sqlite3.connect(db) as con:
         stored = {r[0] for r in con.execute("SELECT DISTINCT meter FROM reading")}
     assert stored == set(meters)

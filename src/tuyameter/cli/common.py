@@ -67,16 +67,24 @@ def run_async(coro: Coroutine[Any, Any, int], duration: float | None = None) -> 
     async def main() -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(coro)
-        interrupted = False
+        interrupted = stopping = False
 
-        def on_sigint() -> None:
-            nonlocal interrupted
-            interrupted = True
+        def on_sigint() -> None:  # a second Ctrl-C cuts the clean stop short
+            nonlocal interrupted, stopping
+            interrupted = stopping = True
             task.cancel()
+
+        def on_sigterm() -> None:
+            # Once: a SIGTERM while stopping (a supervisor's after the signal reached the whole
+            # process group) must not cancel the clean stop itself (its last will, its diagnostics).
+            nonlocal stopping
+            if not stopping:
+                stopping = True
+                task.cancel()
 
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, on_sigint)
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         if duration is not None:
             loop.call_later(duration, task.cancel)
         try:
