@@ -29,7 +29,10 @@ import signal
 import sys
 
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
-from tuyameter.tuyamcu.constants import WifiState
+from tuyameter.tuyamcu.constants import Command, WifiState
+from tuyameter.tuyamcu.decoder import FrameDecoder
+from tuyameter.tuyamcu.dp import DPRecord, parse_records
+from tuyameter.tuyamcu.frame import Frame
 
 BYTE_TIME = 10.0 / 9600
 CHUNK = 16
@@ -53,6 +56,16 @@ class ReplayEmulator(Pj1103aEmulator):
         self.cycles += 1
         self._out += self._cycles[self._k % len(self._cycles)]
         self._k += 1
+
+    def state_records(self) -> list[DPRecord]:
+        """A query's answer: the last replayed cycle's values (the physics, not run, would say 0 kWh
+        and the gateway would take the counters for reset)."""
+        recs = {r.dp: r for r in super().state_records()}
+        if self._k:
+            for f in FrameDecoder().feed(self._cycles[(self._k - 1) % len(self._cycles)], 0.0):
+                if isinstance(f, Frame) and f.command == Command.DP_REPORT:
+                    recs.update((r.dp, r) for r in parse_records(f.payload)[0])
+        return [recs[dp] for dp in sorted(recs)]
 
 
 def recorded_cycles(seed: int, report_s: int) -> list[bytes]:
