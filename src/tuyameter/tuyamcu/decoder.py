@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from tuyameter.tuyamcu.constants import HEADER, MIN_FRAME
 from tuyameter.tuyamcu.frame import Frame, checksum
 
-_new_tuple = tuple.__new__
 DEFAULT_MAX_PAYLOAD = 4096
 DEFAULT_IDLE_TIMEOUT = 0.4
 
@@ -101,13 +100,13 @@ class FrameDecoder:
         n, pos = len(buf), 0
         # Whole small frames back to back from the buffer's start (what a link delivers nearly
         # always) are taken here; anything else (garbage, a partial or long frame) below.
-        small, stats, new = min(self.max_payload, 64 - MIN_FRAME), self.stats, _new_tuple
+        small, stats, trusted = min(self.max_payload, 64 - MIN_FRAME), self.stats, Frame.trusted
         while n - pos >= MIN_FRAME and buf[pos] == 0x55 and buf[pos + 1] == 0xAA:
             length = (buf[pos + 4] << 8) | buf[pos + 5]
             end = pos + 6 + length
             if length > small or end >= n or sum(buf[pos:end]) & 0xFF != buf[end]:
                 break
-            out.append(new(Frame, (buf[pos + 3], bytes(buf[pos + 6 : end]), buf[pos + 2])))
+            out.append(trusted(buf[pos + 3], bytes(buf[pos + 6 : end]), buf[pos + 2]))
             stats.frames += 1
             pos = end + 1
         if pos:
@@ -119,7 +118,6 @@ class FrameDecoder:
             length = _length(buf)
             if length <= self.max_payload and n < MIN_FRAME + length:
                 return  # the start of a frame still coming
-        trusted = Frame.trusted
         sums: bytearray | None = None  # sums[i] = sum(buf[:i]) mod 256
         run: list[int] = []  # [start, end] of skipped bytes not yet output
         reasons: dict[str, int] = {}  # why, and how often, within that run

@@ -293,11 +293,12 @@ def _parse_to_mcu(c: int, p: bytes) -> Message:
     return Malformed(c, p, "unknown command")
 
 
-_DP_REPORT = int(Command.DP_REPORT)
+#: the command byte of nearly every frame a running meter sends (a plain int: compared per frame)
+DP_REPORT = int(Command.DP_REPORT)
 
 
 def _parse_from_mcu(c: int, p: bytes, version: int) -> Message:
-    if c == _DP_REPORT:  # nearly every frame of a running meter: looked at first
+    if c == DP_REPORT:  # nearly every frame of a running meter: looked at first
         return _report(p, c)
     if c == Command.HEARTBEAT:
         return Heartbeat(p[0]) if len(p) == 1 else Malformed(c, p, "needs 1 byte")

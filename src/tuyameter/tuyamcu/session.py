@@ -30,6 +30,7 @@ from tuyameter.tuyamcu.events import (
     WriteResult,
 )
 from tuyameter.tuyamcu.frame import Frame
+from tuyameter.tuyamcu.messages import DP_REPORT
 
 
 class Phase(Enum):
@@ -41,7 +42,6 @@ class Phase(Enum):
     RUNNING = "running"
 
 
-_DP_REPORT = int(Command.DP_REPORT)
 log = logging.getLogger(__name__)
 
 
@@ -373,9 +373,9 @@ class Session:
             return
         self.stats.frames_in += 1
         self.last_rx = now
-        if item.command == _DP_REPORT and not self.trace:  # nearly every frame: no message object
+        if item.command == DP_REPORT and not self.trace:  # nearly every frame: no message object
             records, error = parse_records(item.payload)
-            self._handle_report(records, error, _DP_REPORT, False, now)
+            self._handle_report(records, error, DP_REPORT, False, now)
             return
         msg = m.parse(item, m.Direction.FROM_MCU)
         if self.trace:
