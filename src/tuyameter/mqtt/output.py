@@ -94,8 +94,7 @@ class MqttOutput:
         m.values.update(u.values)
         m.values.update(u.private)
         m.time = u.time.isoformat(timespec="milliseconds")
-        m.dirty_state = True
-        self._dirty[u.meter] = None
+        self._mark(u.meter, state=True)
         self._wake.set()
 
     async def status(self, s: MeterStatus) -> None:
@@ -103,9 +102,17 @@ class MqttOutput:
         if m is None or m.online == s.online:
             return
         m.online = s.online
-        m.dirty_availability = m.dirty_diagnostics = True
-        self._dirty[s.meter] = None
+        self._mark(s.meter, availability=True, diagnostics=True)
         self._wake.set()
+
+    def _mark(self, meter: str, *, state: bool = False, availability: bool = False, diagnostics: bool = False) -> None:
+        """Something of a meter's to publish: the flags say what, and the meter joins the queue the
+        publisher works through (a flag set without it would wait for the next refresh)."""
+        m = self.meters[meter]
+        m.dirty_state |= state
+        m.dirty_availability |= availability
+        m.dirty_diagnostics |= diagnostics
+        self._dirty[meter] = None
 
     # -- connection loop ------------------------------------------------------
 
@@ -200,8 +207,7 @@ class MqttOutput:
         for meter, m in self.meters.items():
             cfg = device_config(self.settings, meter, m.profile)
             await self._publish(client, discovery_topic(self.settings, meter), json.dumps(cfg))
-            m.dirty_availability = m.dirty_state = m.dirty_diagnostics = True
-            self._dirty[meter] = None
+            self._mark(meter, state=True, availability=True, diagnostics=True)
         await self._flush(client)
 
     async def _flush(
@@ -214,12 +220,9 @@ class MqttOutput:
         meanwhile goes out at once); without, they are awaited together. Either way one meter's
         publish never waits for another's round trip to the broker."""
         for meter in refresh:
-            m = self.meters[meter]
-            m.dirty_state = m.dirty_availability = True
-            self._dirty[meter] = None
+            self._mark(meter, state=True, availability=True)
         for meter in diagnostics:
-            self.meters[meter].dirty_diagnostics = True
-            self._dirty[meter] = None
+            self._mark(meter, diagnostics=True)
         out: list[tuple[str, str]] = []
         later: list[tuple[str, str]] = []
         dirty, self._dirty = self._dirty, {}
@@ -314,7 +317,6 @@ class MqttOutput:
             self._running.discard(key)
 
     async def _execute(self, cmd: Command) -> None:
-        m = self.meters[cmd.meter]
         if self.api is None:
             log.warning("MQTT command for %s/%s ignored: no gateway", cmd.meter, cmd.name)
             return
@@ -331,6 +333,5 @@ class MqttOutput:
             # the gateway logs the failure itself
             log.debug("MQTT command %s/%s=%s not applied: %s", cmd.meter, cmd.name, cmd.value, res.error)
         # Whatever was asked, show the true state again so the UI does not keep the refused value.
-        m.dirty_state = True
-        self._dirty[cmd.meter] = None
+        self._mark(cmd.meter, state=True)
         self._wake.set()
