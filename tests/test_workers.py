@@ -73,7 +73,8 @@ def test_stopping_the_supervisor_stops_every_worker_and_kills_a_stubborn_one(tmp
 if k == '1':
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 open(os.path.join({str(tmp_path)!r}, 'ready-' + k), 'w').close()
-time.sleep(120)
+while True:  # until a signal ends it (worker 1 ignores SIGTERM: only SIGKILL will)
+    signal.pause()
 """)  # fmt: skip
 
     async def main() -> tuple[WorkerSupervisor, float]:

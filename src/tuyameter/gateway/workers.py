@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import sys
 import zlib
@@ -28,8 +27,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from tuyameter.util.backoff import Backoff
-
-log = logging.getLogger(__name__)
 
 GRACE = 15.0  # seconds a worker has to stop cleanly before it is killed
 #: exit codes after which a worker is not started again: done (a --duration, a SIGTERM of its own), Ctrl-C
