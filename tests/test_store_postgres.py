@@ -14,10 +14,11 @@ from harness import make_loop
 from pg import Postgres
 from tuyameter.emulator.quirks import Quirks
 from tuyameter.energy.accountant import Accountant
-from tuyameter.energy.report import aggregate, offset_segments
+from tuyameter.energy.report import aggregate
 from tuyameter.meter import MeterState
 from tuyameter.profiles import find_profile
 from tuyameter.sources.tuyamcu.binding import DPBinding
+from tuyameter.store.base import offset_segments
 from tuyameter.store.postgres import MIGRATIONS, PostgresStore
 from tuyameter.store.sqlite import SqliteStore
 from tuyameter.tuyamcu import events as ev

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pg import Postgres
-from tuyameter.energy.report import Period, aggregate_days, energy_periods, offset_segments
-from tuyameter.store.base import Record
+from tuyameter.energy.history import energy_periods, energy_series
+from tuyameter.energy.report import Period, aggregate_days
+from tuyameter.store.base import Record, offset_segments
 from tuyameter.store.postgres import PostgresStore
 from tuyameter.store.sqlite import SqliteStore
 
@@ -83,6 +84,7 @@ class _RollupsOnly:
 
     def __init__(self, store: SqliteStore | PostgresStore) -> None:
         self.rollup_zone, self.rollup_rows = store.rollup_zone, store.rollup_rows
+        self.rollup_columns = store.rollup_columns
 
     def energy_days(self, *args: object) -> None:
         raise AssertionError("read from the buckets")
@@ -103,6 +105,21 @@ def check(store: SqliteStore | PostgresStore, zone: str) -> None:
     assert energy_periods(store, "m0", whole, "day", utc) == [
         p for p in from_buckets(store, whole, "day", utc) if p.meter == "m0"
     ]
+    for span, by in [*spans(z), (odd, "day")]:
+        series_agree(store, span, by, z)
+
+
+def series_agree(store: SqliteStore | PostgresStore, span: tuple[float, float], by: str, z: ZoneInfo) -> None:
+    """The columns are the periods: the same numbers to the bit, a series per meter in order, a
+    value or None for every period; a meter without some counters has None in their columns."""
+    series = energy_series(store, None, span, by, z)
+    assert [p for s in series for p in s.periods()] == energy_periods(store, None, span, by, z)
+    assert [s.meter for s in series] == sorted({s.meter for s in series}) == ["m0", "m1", "m2"]
+    for s in series:
+        assert s.starts == sorted(set(s.starts)) and len(s.hours) == len(s.starts)
+        assert all(len(col) == len(s.starts) for col in s.kwh.values()) and list(s.kwh) == sorted(s.kwh)
+    half = next(s for s in series if s.meter == "m1")  # only the _a counters
+    assert all(v is None for v in half.kwh["energy_forward_total"]) and any(half.kwh["energy_forward_a"])
 
 
 @pytest.mark.parametrize("zone", ZONES)

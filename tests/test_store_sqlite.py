@@ -116,7 +116,8 @@ def test_power_minutes(tmp_path: Path) -> None:
 def test_days_summed_in_the_database_match_python(tmp_path: Path, zone: str) -> None:
     import random
 
-    from tuyameter.energy.report import aggregate_days, offset_segments
+    from tuyameter.energy.report import aggregate_days
+    from tuyameter.store.base import offset_segments
 
     z = ZoneInfo(zone)
     s = SqliteStore(tmp_path / "d.db")

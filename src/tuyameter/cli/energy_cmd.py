@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json
 from tuyameter.cli.options import MINUTES
+from tuyameter.energy.history import energy_periods
 from tuyameter.energy.periods import PERIOD_SUFFIXES, local_zone, summarize, window_start
-from tuyameter.energy.report import PERIODS, aggregate, energy_periods, query_step
+from tuyameter.energy.report import PERIODS, aggregate, query_step
 from tuyameter.store import Store, default_db_path, is_postgres, open_store
 
 

@@ -79,6 +79,12 @@ class Store(Protocol):
         Wh per counter, or kWh and net values ready for a report (store/rollup.py, RollupSql.read)."""
         ...
 
+    def rollup_columns(
+        self, by: str, meter: str | None, lo: int, hi: int
+    ) -> tuple[list[str], list[tuple[str, list[int], list[list[float | None]]]]]:
+        """``rollup_rows(kwh=True)`` as columns: (names, per meter (meter, period numbers, a column per name))."""
+        ...
+
     def claim(self, meters: Sequence[str]) -> None:
         """Take the lease of these meter ids (store/lease.py); LeaseError if another gateway has one."""
         ...

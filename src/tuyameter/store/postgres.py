@@ -7,8 +7,11 @@ available, raw readings go into a hypertable.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import datetime as dt
+import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +21,7 @@ from tuyameter.store.base import Record
 from tuyameter.store.batch import plan
 from tuyameter.store.lease import holder_text, refused
 from tuyameter.store.queries import SqlQueries
-from tuyameter.store.rollup import RollupSql
+from tuyameter.store.rollup import TABLES, Columns, RollupSql
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -84,7 +87,7 @@ class PostgresStore(SqlQueries):
         self.db = psycopg.connect(dsn, autocommit=True)
         self.timescale = False
         self._migrate()
-        self.rollups = RollupSql(
+        self.rollups = PackedRollupSql(
             self._query, self._many, self._columns, ph="%s", real="DOUBLE PRECISION", arrays=True,
             fetch=self._query_binary,
         )  # fmt: skip
@@ -227,3 +230,47 @@ class PostgresStore(SqlQueries):
 
     def close(self) -> None:
         self.db.close()
+
+
+class PackedRollupSql(RollupSql):
+    """The rollups of PostgreSQL, whose columns come back packed: one row per meter, each column its
+    values as one ``bytea`` of big-endian numbers (``int4send`` / ``float8send`` strung together in
+    the server), unpacked by the array module. A year of days of 100 meters is then 100 rows instead
+    of 36,500 rows of 11 values for psycopg to convert one by one (docs/performance.md)."""
+
+    def read_columns(self, by: str, meter: str | None, lo: int, hi: int) -> tuple[list[str], list[Columns]]:
+        table, key = TABLES[by], by
+        exprs = self.kwh_exprs(sorted(self.columns(table) - {"meter", key}))
+        names = sorted(exprs)
+        # No ORDER BY in the aggregates (each would sort the group again): the server feeds a group's
+        # rows to all its aggregates in one pass, so the columns line up whatever the order; sorted below
+        packed = "".join(f", string_agg(float8send(COALESCE({exprs[n]}, 'NaN')), ''::bytea)" for n in names)
+        where, args = self._where(key, meter, lo, hi)
+        sql = f"SELECT meter, string_agg(int4send({key}), ''::bytea){packed} FROM {table}{where} GROUP BY meter"
+        out: list[Columns] = []
+        for m, ns_packed, *packed_cols in self._fetch(sql + " ORDER BY meter", args):
+            ns = _unpack("i", ns_packed)
+            cols = [_unpack("d", c) for c in packed_cols]
+            if ns != sorted(ns):
+                order = sorted(range(len(ns)), key=ns.__getitem__)
+                ns = [ns[i] for i in order]
+                cols = [[c[i] for i in order] for c in cols]
+            out.append((m, ns, [_absent_as_none(c) for c in cols]))
+        return names, out
+
+
+def _unpack(code: str, data: bytes) -> list[Any]:
+    """Big-endian numbers strung together → a list (``i``: 4-byte integers, ``d``: doubles)."""
+    values = array.array(code, data)
+    if values.itemsize != (4 if code == "i" else 8):
+        raise RuntimeError(f"this platform's array code {code!r} is {values.itemsize} bytes")
+    if sys.byteorder == "little":
+        values.byteswap()
+    return values.tolist()
+
+
+def _absent_as_none(column: list[float]) -> list[float | None]:
+    """NaN (how an absent value travels packed) back to None; one sum tells whether there is any."""
+    if not math.isnan(sum(column)):
+        return column  # type: ignore[return-value]
+    return [None if math.isnan(x) else x for x in column]

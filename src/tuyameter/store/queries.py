@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, local_index_sql, offset_segments
-from tuyameter.store.rollup import Rollup, RollupSql
+from tuyameter.store.rollup import Columns, Rollup, RollupSql
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,11 @@ class SqlQueries:
         """(names, rows of (meter, local day or month number, a value per name or None)), lo ≤ n < hi;
         Wh per counter, or kWh and net values ready for a report (store/rollup.py, RollupSql.read)."""
         return self.rollups.read(by, meter, lo, hi, kwh=kwh)
+
+    def rollup_columns(self, by: str, meter: str | None, lo: int, hi: int) -> tuple[list[str], list[Columns]]:
+        """(names, per meter (meter, period numbers, a column of kWh per name, None where absent)): what
+        ``rollup_rows(kwh=True)`` gives, a column per name instead of a row per period."""
+        return self.rollups.read_columns(by, meter, lo, hi)
 
     def _filter(self, column: str, meter: str | None, start: float, end: float) -> tuple[str, list[object]]:
         ph = self.PH

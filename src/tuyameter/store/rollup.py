@@ -17,10 +17,12 @@ checked again here) and added when a counter first appears.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,9 @@ COLUMN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 TABLES = {"day": "energy_day", "month": "energy_month"}
 _EPOCH = dt.date(1970, 1, 1)
 _CACHE_MAX = 200_000
+
+#: one meter's rollup as columns: (meter, period numbers, a column of values per name, None where absent)
+Columns: TypeAlias = tuple[str, list[int], list[list[float | None]]]
 
 
 def zone_key(zone: dt.tzinfo | None) -> str | None:
@@ -151,24 +156,47 @@ class RollupSql:
         kWh rounded to 6 decimals, and ``net_<x>`` = forward − reverse for each forward counter,
         names in sorted order (what :func:`tuyameter.energy.report.aggregate_days` gives)."""
         table, key = TABLES[by], by
+        names, cols = self._select(table, key, kwh=kwh)
+        where, args = self._where(key, meter, lo, hi)
+        return names, self._fetch(f"SELECT meter, {key}{cols} FROM {table}{where} ORDER BY meter, {key}", args)
+
+    def read_columns(self, by: str, meter: str | None, lo: int, hi: int) -> tuple[list[str], list[Columns]]:
+        """What :meth:`read` gives with ``kwh``, as columns: (names, one (meter, period numbers in order,
+        a column of kWh per name with None where absent) per meter, by meter). This one transposes
+        :meth:`read`'s rows; a store with a cheaper way to hand over columns overrides it."""
+        names, rows = self.read(by, meter, lo, hi, kwh=True)
+        out: list[Columns] = []
+        for m, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+            _, ns, *values = zip(*group, strict=True)
+            out.append((m, list(ns), [list(v) for v in values]))
+        return names, out
+
+    def _select(self, table: str, key: str, *, kwh: bool) -> tuple[list[str], str]:
+        """(names, the SQL after ``SELECT meter, key``): a column per counter, or kWh and nets."""
         names = sorted(self.columns(table) - {"meter", key})
-        if kwh:
-            exprs = {n: f'"{n}" / 1000.0' for n in names}
-            for n in names:
-                if n.startswith("energy_forward"):
-                    rev = n.replace("energy_forward", "energy_reverse", 1)
-                    back = f'COALESCE("{rev}", 0)' if rev in exprs else "0"
-                    exprs["net" + n[len("energy_forward") :]] = f'("{n}" - {back}) / 1000.0'
-            names = sorted(exprs)
-            cols = "".join(", " + self.ROUND6.format(exprs[n]) for n in names)
-        else:
-            cols = "".join(f', "{n}"' for n in names)
-        sql = f"SELECT meter, {key}{cols} FROM {table} WHERE {key} >= {self.ph} AND {key} < {self.ph}"
+        if not kwh:
+            return names, "".join(f', "{n}"' for n in names)
+        exprs = self.kwh_exprs(names)
+        names = sorted(exprs)
+        return names, "".join(", " + exprs[n] for n in names)
+
+    def kwh_exprs(self, names: list[str]) -> dict[str, str]:
+        """SQL per report name: each counter's kWh rounded to 6 decimals, and ``net_<x>`` = forward − reverse."""
+        exprs = {n: f'"{n}" / 1000.0' for n in names}
+        for n in names:
+            if n.startswith("energy_forward"):
+                rev = n.replace("energy_forward", "energy_reverse", 1)
+                back = f'COALESCE("{rev}", 0)' if rev in exprs else "0"
+                exprs["net" + n[len("energy_forward") :]] = f'("{n}" - {back}) / 1000.0'
+        return {n: self.ROUND6.format(e) for n, e in exprs.items()}
+
+    def _where(self, key: str, meter: str | None, lo: int, hi: int) -> tuple[str, list[object]]:
+        sql = f" WHERE {key} >= {self.ph} AND {key} < {self.ph}"
         args: list[object] = [lo, hi]
         if meter is not None:
             sql += f" AND meter = {self.ph}"
             args.append(meter)
-        return names, self._fetch(sql + f" ORDER BY meter, {key}", args)
+        return sql, args
 
     def rebuild(self, days: Iterable[tuple[str, str, int, float]]) -> int:
         """Both tables anew from (meter, name, local day, Wh) rows summed from the buckets."""
