@@ -26,6 +26,7 @@ from tuyameter.cli.options import (
     link_options,
     profile_options,
 )
+from tuyameter.cli.web_options import add_web_options, web_output
 from tuyameter.config import GatewayConfig, load_config
 from tuyameter.config.model import MqttSection
 from tuyameter.emulator.lan_serve import lan_meters
@@ -80,6 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the meter's clock runs this much faster (an emulator's --speed)",
     )
     _output_options(p)
+    add_web_options(p)
     p.set_defaults(func=cmd_run)
 
     d = sub.add_parser(
@@ -104,6 +106,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the meters on stock firmware, over the Tuya LAN protocol on loopback (default version 3.4)",
     )
     _output_options(d, default_every=1.0)
+    add_web_options(d, demo=True)
     d.set_defaults(func=cmd_demo)
 
 
@@ -169,6 +172,10 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         mqtt_settings = dataclasses.replace(mqtt_settings, bridge=bridge, client_id=client_id)
     if mqtt_settings is not None:
         outputs.append(MqttOutput(mqtt_settings, profiles))
+    if worker is None:  # with --workers, each worker has a share of the meters: no page (docs/web.md)
+        web = web_output(args, cfg, demo=args.func is cmd_demo)
+        if web is not None:
+            outputs.append(web)
     zone = _zone(getattr(args, "tz", None) or cfg.timezone)
     target = None if getattr(args, "no_store", False) else (args.db or cfg.db)
     store = None if getattr(args, "no_store", False) else (lambda: open_store(target, zone_key(zone)))
@@ -248,6 +255,9 @@ def _run_workers(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         )
     for m in cfg.meters:  # every worker's profiles load before any starts
         load_profile_arg(m.profile, cfg.profile_dirs)
+    if cfg.web is not None or args.web is not None:
+        print("tuyameter: note: no web page with --workers (each worker has only a share of the meters)",
+              file=sys.stderr, flush=True)  # fmt: skip
     command = [sys.executable, "-m", "tuyameter", *args.argv]
     supervisor = WorkerSupervisor(command, n, describe=lambda k: f"{len(shares[k])} meters")
     return run_async(supervisor.run(), None)

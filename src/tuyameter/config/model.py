@@ -15,6 +15,7 @@ meters:
     tuya: {device_id: bf0123456789abcdefghij, host: 192.0.2.20, version: "3.4", key_file: garage.key}
 mqtt: {url: "mqtt://user:pass@127.0.0.1:1883"}   # ca, insecure, client_id, topic_prefix, discovery_prefix, bridge
 store: {db: /var/lib/tuyameter/tuyameter.db, keep_days: 90, timezone: Europe/Berlin}   # local days in this zone
+web: {listen: "127.0.0.1:8080"}      # the page; not on loopback: token_file (or token_env) too
 ```
 """
 
@@ -33,6 +34,7 @@ from tuyameter.sources.tuyalan.target import parse_lan_url
 from tuyameter.util.limits import Baud, ClockRate, Days, Port
 from tuyameter.util.validation import Loc, LocatedError, line_of, validate_yaml
 from tuyameter.util.yamlfile import LineDict, YamlFileError, load_yaml_file
+from tuyameter.web.settings import WebSettings, WebSettingsError, parse_listen, read_token, web_settings
 
 
 class _Section(BaseModel):
@@ -168,11 +170,33 @@ class StoreSection(_Section):
         return v
 
 
+class WebSection(_Section):
+    listen: StrictStr = "127.0.0.1:8080"
+    #: the token guarding the page and API: the first line of a file, or an environment variable
+    token_file: StrictStr | None = None
+    token_env: StrictStr | None = None
+
+    def settings(self, base: Path) -> WebSettings:
+        path = None if self.token_file is None else base / Path(self.token_file).expanduser()
+        return web_settings(self.listen, read_token(token_file=path, token_env=self.token_env))
+
+    @model_validator(mode="after")
+    def _check(self) -> WebSection:
+        if self.token_file is not None and self.token_env is not None:
+            raise LocatedError(("token_file",), "give token_file or token_env, not both")
+        try:
+            parse_listen(self.listen)
+        except WebSettingsError as e:
+            raise LocatedError(("listen",), str(e)) from None
+        return self
+
+
 class ConfigFile(_Section):
     meters: list[MeterSection]
     profile_dirs: list[StrictStr] = Field(default_factory=list)
     mqtt: MqttSection | None = None
     store: StoreSection | None = None
+    web: WebSection | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ConfigFile:
@@ -195,12 +219,13 @@ class GatewayConfig:
     db: str | None = None  # SQLite path or postgresql:// URL
     keep_days: float | None = None
     timezone: str | None = None  # IANA name of the zone energy days are local to
+    web: WebSettings | None = None
 
 
 def _what(loc: Loc) -> str:
     if len(loc) >= 2 and loc[0] == "meters" and isinstance(loc[1], int):
         return f"meters[{loc[1]}]: "
-    if loc and loc[0] in ("mqtt", "store"):
+    if loc and loc[0] in ("mqtt", "store", "web"):
         return f"{loc[0]}: "
     return ""
 
@@ -210,6 +235,12 @@ def parse_config(data: Any, src: str) -> GatewayConfig:
         raise YamlFileError(src, None, "the configuration must be a mapping with a 'meters' list")
     cfg: ConfigFile = validate_yaml(ConfigFile, data, src, _what)
     base = Path(src).parent
+    web = None
+    if cfg.web is not None:
+        try:
+            web = cfg.web.settings(base)
+        except WebSettingsError as e:
+            raise YamlFileError(src, line_of(data, ("web",)), f"web: {e}") from None
     for i, m in enumerate(cfg.meters):
         if m.tuya is not None:
             try:
@@ -225,6 +256,7 @@ def parse_config(data: Any, src: str) -> GatewayConfig:
         db=cfg.store.db if cfg.store else None,
         keep_days=cfg.store.keep_days if cfg.store else None,
         timezone=cfg.store.timezone if cfg.store else None,
+        web=web,
     )
 
 

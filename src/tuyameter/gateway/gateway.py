@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from tuyameter.energy.periods import local_zone, window_start
 from tuyameter.gateway.meter_config import MeterConfig
@@ -34,11 +34,12 @@ from tuyameter.pipeline.events import Batch, MeterStatus, MeterUpdate, Output, S
 from tuyameter.pipeline.writes import WriteOutcome, WriteRefused, validate_write
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import Source, SourceFactory, source_factory
-from tuyameter.store.base import Record, Store
+from tuyameter.store.base import NoStore, Record, Store
 from tuyameter.store.writer import StoreWriter
 from tuyameter.util.backoff import Backoff
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SUBSCRIBER_QUEUE = 1000
 #: writes one meter may have waiting; more are answered "busy" at once (a flood of commands
@@ -61,9 +62,22 @@ class RunningOutput(Output, Protocol):
 class GatewayApi(Protocol):
     """What an output may ask of the gateway."""
 
+    zone: dt.tzinfo
+
+    @property
+    def meter_ids(self) -> list[str]: ...
+
+    def profile(self, meter: str) -> Profile: ...
+
+    def latest(self, meter: str) -> MeterUpdate | None: ...
+
+    def status(self, meter: str) -> MeterStatus | None: ...
+
     async def write(self, meter: str, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome: ...
 
     def diagnostics(self, meter: str) -> dict[str, object]: ...
+
+    async def read_store(self, fn: Callable[[Store], T], timeout: float = 30.0) -> T: ...
 
 
 @dataclass
@@ -222,6 +236,13 @@ class Gateway:
         else:
             log.warning("%s: %s = %r not applied: %s", meter, name, value, res.error)
         return res
+
+    async def read_store(self, fn: Callable[[Store], T], timeout: float = 30.0) -> T:
+        """Run ``fn(store)`` in the store's own thread, never on the event loop (after the writes queued
+        before it); :class:`NoStore` when the gateway keeps none."""
+        if self.writer is None:
+            raise NoStore("this gateway keeps no store (it runs with --no-store)")
+        return await self.writer.call(fn, timeout=timeout)
 
     def diagnostics(self, meter: str) -> dict[str, object]:
         m = self._meters[meter]

@@ -37,6 +37,10 @@ class StoreError(Exception):
     """The store cannot be opened or used (the message says why)."""
 
 
+class NoStore(StoreError):
+    """There is no store to read (a gateway run with ``--no-store``)."""
+
+
 class Store(Protocol):
     def load_state(self, meter: str) -> dict[str, Any] | None: ...
 
@@ -62,6 +66,12 @@ class Store(Protocol):
     def purge_readings(self, before: float) -> int: ...
 
     def power_minutes(self, meter: str | None, start: float, end: float) -> list[PowerMinute]: ...
+
+    def power_steps(
+        self, meter: str, start: float, end: float, step: int
+    ) -> list[tuple[str, float, float, float, float]]:
+        """(name, step start, min, mean, max) of one meter's power in steps of ``step`` seconds."""
+        ...
 
     def energy_days(
         self, meter: str | None, start: float, end: float, segments: list[tuple[float, int]]

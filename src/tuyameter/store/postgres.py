@@ -78,7 +78,7 @@ MIGRATIONS: list[str] = [
 class PostgresStore(SqlQueries):
     PH = "%s"
     FLOOR = "FLOOR({})::bigint"
-    BUCKET_DOWN = "bucket - (bucket::bigint %% {})"
+    STEP_DOWN = "{0} - ({0}::bigint %% {1})"
 
     def __init__(self, dsn: str, rollup_zone: str | None = None) -> None:
         """``rollup_zone``: the zone whose local days and months the rollups keep (store/rollup.py);

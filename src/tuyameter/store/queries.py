@@ -15,10 +15,10 @@ log = logging.getLogger(__name__)
 
 
 class SqlQueries:
-    #: placeholder, integer floor of an expression, and "bucket rounded down to a step"
+    #: placeholder, integer floor of an expression, and "a column ({0}) rounded down to a step ({1})"
     PH = "?"
     FLOOR = "CAST({} AS INTEGER)"
-    BUCKET_DOWN = "bucket - bucket % {}"
+    STEP_DOWN = "{0} - {0} % {1}"
     rollups: RollupSql
     #: the zone whose local days and months the rollup tables hold (None: no rollups kept)
     rollup: Rollup | None = None
@@ -85,7 +85,7 @@ class SqlQueries:
     def energy_rows(self, meter: str | None, start: float, end: float, step: int = BUCKET_S) -> list[EnergyRow]:
         """Energy per bucket; ``step`` (a multiple of 900 s) sums buckets in the database first."""
         where, args = self._filter("bucket", meter, start, end)
-        b = self.BUCKET_DOWN.format(int(step))
+        b = self.STEP_DOWN.format("bucket", int(step))
         sql = (
             f"SELECT meter, name, {b} AS b, SUM(wh) FROM energy{where} GROUP BY meter, name, b ORDER BY b, meter, name"
         )
@@ -107,6 +107,19 @@ class SqlQueries:
             PowerMinute(m, n, float(t), float(lo), float(avg), float(hi), int(c))
             for m, n, t, lo, avg, hi, c in self._query(sql, args)
         ]
+
+    def power_steps(
+        self, meter: str, start: float, end: float, step: int
+    ) -> list[tuple[str, float, float, float, float]]:
+        """(name, step start, min, mean, max) of one meter's power over steps of ``step`` s (a multiple
+        of 60), the per-minute statistics combined in the database: a year of minutes in a few hundred points."""
+        where, args = self._filter("minute", meter, start, end)
+        t = self.STEP_DOWN.format("minute", int(step))
+        sql = (
+            f"SELECT name, {t} AS t, MIN(min), SUM(sum) / SUM(n), MAX(max) FROM power_minute{where} "
+            "GROUP BY name, t ORDER BY t, name"
+        )
+        return [(n, float(ts), float(lo), float(avg), float(hi)) for n, ts, lo, avg, hi in self._query(sql, args)]
 
     def last_record(self, meter: str) -> tuple[float, dict[str, float]] | None:
         """When the meter's last reading was written and its energy totals (Wh) then."""
