@@ -265,6 +265,15 @@ def test_no_settings_body_makes_a_500(client: httpx.Client, name: str, body: obj
     assert r.status_code in (404, 422), (name, body, r.text)
 
 
+def test_a_body_that_is_not_quite_json_is_a_422(client: httpx.Client) -> None:
+    for text in ('{"": Infinity}', '{"value": NaN}', '{"value": -Infinity, "x": 1}', "{", "[1, 2"):
+        r = client.post("/api/meters/m2/settings/calibration_voltage", content=text,
+                        headers={"content-type": "application/json"})  # fmt: skip
+        assert r.status_code == 422, (text, r.text)
+        detail = r.json()["detail"]
+        assert "not a number" in detail if isinstance(detail, str) else all("loc" in e and "msg" in e for e in detail)
+
+
 def test_no_store_means_no_history_but_the_rest_works(tmp_path: Path) -> None:
     with serve(tmp_path, store=False, meters=1) as s, httpx.Client(base_url=s.url, timeout=30) as c:
         assert c.get("/api/meters/m1").status_code == 200

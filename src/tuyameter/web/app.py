@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
@@ -50,6 +51,14 @@ def create_app(backend: WebBackend, settings: WebSettings, hub: LiveHub) -> Guar
         docs_url=None,  # the interactive docs load their scripts from a CDN: not here
         redoc_url=None,
     )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes the input, which may not be JSON again (NaN, Infinity): the
+        # place and the reason only
+        errors = [{"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
+                  for e in exc.errors()]  # fmt: skip
+        return JSONResponse({"detail": errors}, status_code=422)
 
     def known(meter: str) -> str:
         if meter not in backend.meter_ids:

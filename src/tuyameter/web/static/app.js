@@ -392,9 +392,10 @@ function renderEnergyTable(got, inp, out, net) {
   const head = el("tr", {}, el("th", { text: got.group }), el("th", { class: "num", text: "import kWh" }),
     el("th", { class: "num", text: "export kWh" }), el("th", { class: "num", text: "net kWh" }),
     ...(money ? [el("th", { class: "num", text: "cost" })] : []));
+  const k3 = (v) => (v === null || v === undefined ? "–" : v.toFixed(3));
   const rows = got.label.map((lab, i) => el("tr", { "data-period": lab }, el("td", { text: lab }),
-    el("td", { class: "num", text: fmt(inp[i]) }), el("td", { class: "num", text: fmt(out[i]) }),
-    el("td", { class: "num", text: fmt(net[i]) }),
+    el("td", { class: "num import", text: k3(inp[i]) }), el("td", { class: "num export", text: k3(out[i]) }),
+    el("td", { class: "num net", text: k3(net[i]) }),
     ...(money ? [el("td", { class: "num", text: cost(inp[i], out[i]).toFixed(2) })] : [])));
   $("#energy-table").replaceChildren(head, ...rows.reverse());
   const totals = $("#energy-totals");
