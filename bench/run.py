@@ -230,7 +230,7 @@ def bench_startup(runs: int) -> None:
                      f"{runs} runs, wall time of the whole process (Python start-up included)"))  # fmt: skip
 
 
-PARTS = ("startup", "decoder", "pipeline", "latency", "gateway", "stores", "flash", "lan", "scale")
+PARTS = ("startup", "decoder", "pipeline", "latency", "gateway", "stores", "flash", "lan", "web", "scale")
 
 
 def main() -> int:

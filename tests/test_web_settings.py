@@ -97,3 +97,24 @@ def test_run_refuses_a_page_it_cannot_serve_safely_or_at_all() -> None:
         port = taken.getsockname()[1]
         r = run_cli("run", "sim://pj1103a", "--no-store", "--web", f"127.0.0.1:{port}", "--duration", "5")
     assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+@given(st.lists(st.floats(-30000, 30000, allow_nan=False), min_size=1, max_size=12), st.integers(1, 5))
+def test_power_steps_keep_the_mean_between_min_and_max(values: list[float], repeat: int) -> None:
+    import tempfile
+
+    from tuyameter.store.base import Record
+    from tuyameter.store.sqlite import SqliteStore
+    from tuyameter.web.history import power
+
+    with tempfile.TemporaryDirectory() as tmp:
+        s = SqliteStore(Path(tmp) / "p.db")
+        t0 = 1_800_000_000.0
+        recs = [Record("m", t0 + 7 * i, {}, {}, {}, {"power_a": v}) for i, v in enumerate(values * repeat)]
+        s.record_many(recs)
+        got = power(s, "m", t0 - 60, t0 + 7 * len(recs) + 60, 10)
+        s.close()
+    a = got["series"]["power_a"]  # type: ignore[index]
+    for lo, avg, hi in zip(a["min"], a["avg"], a["max"], strict=True):
+        assert lo is None or lo <= avg <= hi
+    assert min(v for v in a["min"] if v is not None) == round(min(values), 3)

@@ -61,12 +61,18 @@ def seed_history(db: Path, meter: str, days: int, now: float) -> None:
 
 @contextmanager
 def serve(
-    tmp: Path, *, token: str | None = None, store: bool = True, meters: int = 2, speed: float = 30.0
+    tmp: Path,
+    *,
+    token: str | None = None,
+    store: bool = True,
+    meters: int = 2,
+    speed: float = 30.0,
+    history_days: int = HISTORY_DAYS,
 ) -> Iterator[Served]:
     db = tmp / "web.db"
     now = dt.datetime.now(dt.UTC).timestamp()
     if store:
-        seed_history(db, "m1", HISTORY_DAYS, now)
+        seed_history(db, "m1", history_days, now)
     profile = find_profile("pj1103a")
     cfgs = [
         MeterConfig(f"m{i + 1}", f"sim://pj1103a?speed={speed:g}&seed={i + 1}&start=11:00", suppress_lone_zeros=True)

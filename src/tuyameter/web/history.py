@@ -108,5 +108,6 @@ def power(store: Store, meter: str, start: float, end: float, points: int) -> di
         if cols is None:
             cols = series[name] = {k: [None] * len(times) for k in ("min", "avg", "max")}
         i = at[t]
-        cols["min"][i], cols["avg"][i], cols["max"][i] = lo, round(avg, 3), hi
+        # the mean as the database divides it may miss [min, max] by a last bit (equal samples)
+        cols["min"][i], cols["avg"][i], cols["max"][i] = round(lo, 3), round(min(max(avg, lo), hi), 3), round(hi, 3)
     return {"meter": meter, "step": step, "start": start, "end": end, "t": times, "series": series}
