@@ -37,7 +37,7 @@ def web_output(args: argparse.Namespace, cfg: GatewayConfig, *, demo: bool = Fal
     if getattr(args, "no_web", False):
         return None
     from tuyameter.web.output import WebError, WebOutput
-    from tuyameter.web.settings import WebSettingsError, read_token, web_settings
+    from tuyameter.web.settings import WebSettingsError, checked_settings, read_token, web_settings
 
     settings = cfg.web
     listen = getattr(args, "web", None)
@@ -46,7 +46,7 @@ def web_output(args: argparse.Namespace, cfg: GatewayConfig, *, demo: bool = Fal
         if listen is not None:
             settings = web_settings(listen, token if token is not None else (settings.token if settings else None))
         elif settings is not None and token is not None:
-            settings = web_settings(f"[{settings.host}]:{settings.port}", token)
+            settings = checked_settings(settings.host, settings.port, token)
     except WebSettingsError as e:
         raise CliError(str(e)) from None
     if settings is None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tuyameter.energy.report import EPOCH, Period, aggregate_days, next_start
+from tuyameter.energy.report import EPOCH, Period, aggregate_days, local_period
 from tuyameter.store.base import offset_segments
 from tuyameter.store.rollup import Columns, first_day_of_month, local_day, month_of_day, zone_key
 
@@ -139,10 +139,8 @@ def series_of(periods: Iterable[Period]) -> list[EnergySeries]:
 
 
 def local_start(day: int, by: str, zone: dt.tzinfo) -> tuple[dt.datetime, float]:
-    """A period's local start and its length in hours."""
-    d = EPOCH + dt.timedelta(days=day)
-    start = dt.datetime(d.year, d.month, d.day, tzinfo=zone)
-    return start, (next_start(start, by, zone).timestamp() - start.timestamp()) / 3600
+    """The local start of the period beginning on local day number ``day``, and its length in hours."""
+    return local_period((EPOCH + dt.timedelta(days=day)).date(), by, zone)
 
 
 def periods_from_totals(names: list[str], rows: Iterable[tuple[Any, ...]], unit: str, zone: dt.tzinfo,

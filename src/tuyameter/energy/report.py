@@ -97,6 +97,12 @@ def _finish(out: list[Period]) -> list[Period]:
 EPOCH = dt.datetime(1970, 1, 1)
 
 
+def local_period(d: dt.date, by: str, zone: dt.tzinfo) -> tuple[dt.datetime, float]:
+    """The local start of the day or month that begins on ``d``, and its length in hours."""
+    start = dt.datetime(d.year, d.month, d.day, tzinfo=zone)
+    return start, (next_start(start, by, zone).timestamp() - start.timestamp()) / 3600
+
+
 def aggregate_days(rows: Iterable[tuple[str, str, int, float]], by: str, tz: dt.tzinfo | str) -> list[Period]:
     """Rows of (meter, name, local day number, Wh) → day or month periods with net values."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -108,8 +114,7 @@ def aggregate_days(rows: Iterable[tuple[str, str, int, float]], by: str, tz: dt.
         key = (meter, d)
         p = periods.get(key)
         if p is None:
-            start = dt.datetime(d.year, d.month, d.day, tzinfo=zone)
-            p = periods[key] = Period(meter, start)
-            p.hours = (next_start(start, by, zone).timestamp() - start.timestamp()) / 3600
+            start, hours = local_period(d, by, zone)
+            p = periods[key] = Period(meter, start, hours=hours)
         p.kwh[name] = p.kwh.get(name, 0.0) + wh / 1000.0
     return _finish([periods[k] for k in sorted(periods)])

@@ -134,6 +134,16 @@ class PowerMinute:
     samples: int
 
 
+def range_where(column: str, ph: str, meter: str | None, lo: object, hi: object) -> tuple[str, list[object]]:
+    """`` WHERE column >= lo AND column < hi`` (and ``meter = …``) with ``ph`` placeholders, and its arguments."""
+    sql = f" WHERE {column} >= {ph} AND {column} < {ph}"
+    args: list[object] = [lo, hi]
+    if meter is not None:
+        sql += f" AND meter = {ph}"
+        args.append(meter)
+    return sql, args
+
+
 def local_index_sql(segments: list[tuple[float, int]], unit: int, floor: str) -> str:
     """SQL for the local period number of ``bucket``: floor((bucket + UTC offset) / unit).
 

@@ -240,7 +240,7 @@ class PackedRollupSql(RollupSql):
 
     def read_columns(self, by: str, meter: str | None, lo: int, hi: int) -> tuple[list[str], list[Columns]]:
         table, key = TABLES[by], by
-        exprs = self.kwh_exprs(sorted(self.columns(table) - {"meter", key}))
+        exprs = self.kwh_exprs(self.counter_names(table, key))
         names = sorted(exprs)
         # No ORDER BY in the aggregates (each would sort the group again): the server feeds a group's
         # rows to all its aggregates in one pass, so the columns line up whatever the order; sorted below

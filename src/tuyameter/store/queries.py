@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any
 
-from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, local_index_sql, offset_segments
+from tuyameter.store.base import BUCKET_S, EnergyRow, PowerMinute, local_index_sql, offset_segments, range_where
 from tuyameter.store.rollup import Columns, Rollup, RollupSql
 
 log = logging.getLogger(__name__)
@@ -74,13 +74,7 @@ class SqlQueries:
         return self.rollups.read_columns(by, meter, lo, hi)
 
     def _filter(self, column: str, meter: str | None, start: float, end: float) -> tuple[str, list[object]]:
-        ph = self.PH
-        sql = f" WHERE {column} >= {ph} AND {column} < {ph}"
-        args: list[object] = [start, end]
-        if meter is not None:
-            sql += f" AND meter = {ph}"
-            args.append(meter)
-        return sql, args
+        return range_where(column, self.PH, meter, start, end)
 
     def energy_rows(self, meter: str | None, start: float, end: float, step: int = BUCKET_S) -> list[EnergyRow]:
         """Energy per bucket; ``step`` (a multiple of 900 s) sums buckets in the database first."""

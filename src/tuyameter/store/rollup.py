@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
+from tuyameter.store.base import range_where
+
 log = logging.getLogger(__name__)
 
 COLUMN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -173,7 +175,7 @@ class RollupSql:
 
     def _select(self, table: str, key: str, *, kwh: bool) -> tuple[list[str], str]:
         """(names, the SQL after ``SELECT meter, key``): a column per counter, or kWh and nets."""
-        names = sorted(self.columns(table) - {"meter", key})
+        names = self.counter_names(table, key)
         if not kwh:
             return names, "".join(f', "{n}"' for n in names)
         exprs = self.kwh_exprs(names)
@@ -191,12 +193,11 @@ class RollupSql:
         return {n: self.ROUND6.format(e) for n, e in exprs.items()}
 
     def _where(self, key: str, meter: str | None, lo: int, hi: int) -> tuple[str, list[object]]:
-        sql = f" WHERE {key} >= {self.ph} AND {key} < {self.ph}"
-        args: list[object] = [lo, hi]
-        if meter is not None:
-            sql += f" AND meter = {self.ph}"
-            args.append(meter)
-        return sql, args
+        return range_where(key, self.ph, meter, lo, hi)
+
+    def counter_names(self, table: str, key: str) -> list[str]:
+        """The table's counter columns, sorted."""
+        return sorted(self.columns(table) - {"meter", key})
 
     def rebuild(self, days: Iterable[tuple[str, str, int, float]]) -> int:
         """Both tables anew from (meter, name, local day, Wh) rows summed from the buckets."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from tuyameter.pipeline.events import MeterStatus, MeterUpdate
 from tuyameter.web.backend import WebBackend
 from tuyameter.web.live import LiveHub
-from tuyameter.web.settings import WebSettings
+from tuyameter.web.settings import WebSettings, page_url
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,7 @@ class WebOutput:
                     where = f"{self.settings.host}:{self.settings.port}"
                     raise WebError(f"web page: cannot listen on {where}: {e.strerror or e}") from None
                 self._sock = _listen(self.settings.host, 0)
-            port = self._sock.getsockname()[1]
-            host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
-            self.url = f"http://{host}:{port}/"
+            self.url = page_url(self.settings.host, self._sock.getsockname()[1])
         assert self.url is not None
         return self.url
 

@@ -30,11 +30,6 @@ class WebSettings:
     def loopback(self) -> bool:
         return is_loopback(self.host)
 
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
-
     def __repr__(self) -> str:  # the token never goes into a log
         return f"WebSettings(host={self.host!r}, port={self.port}, token={'set' if self.token else None})"
 
@@ -87,8 +82,17 @@ def read_token(*, token_file: str | Path | None = None, token_env: str | None = 
     return None
 
 
+def page_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def web_settings(listen: str, token: str | None = None) -> WebSettings:
-    host, port = parse_listen(listen)
+    """The settings for ``HOST:PORT`` (:func:`parse_listen`) and the token, checked."""
+    return checked_settings(*parse_listen(listen), token)
+
+
+def checked_settings(host: str, port: int, token: str | None) -> WebSettings:
+    """A token long enough, and one at all when the address is not loopback, or WebSettingsError."""
     if token is not None and len(token) < MIN_TOKEN:
         raise WebSettingsError(f"web token: at least {MIN_TOKEN} characters (it guards writes to the meters)")
     if token is None and not is_loopback(host):
