@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from e2e import run_cli
+from e2e import run_cli, wait_until
 from webharness import HISTORY_DAYS, ZONE, Served, serve
 
 pytestmark = pytest.mark.timeout(300)
@@ -298,3 +298,57 @@ def test_with_a_token_the_api_wants_it_and_the_sign_in_gives_a_cookie(tmp_path: 
         assert "httponly" in cookie and "samesite=strict" in cookie
         assert c.get("/api/meters").status_code == 200  # the cookie now
         assert c.get("/api/session").json()["token_required"] is True
+
+
+def test_the_links_last_frames_both_ways_decoded(client: httpx.Client) -> None:
+    client.get("/api/meters/m1/traffic")  # the first look starts keeping them
+    got: list[list[dict[str, Any]]] = []
+
+    def both_ways() -> bool:  # heartbeats out (every 10 s), reports in
+        got.append(client.get("/api/meters/m1/traffic").json())
+        return {line["outgoing"] for line in got[-1]} == {True, False}
+
+    wait_until(both_ways, 40, "a heartbeat among the last frames")
+    lines = got[-1]
+    assert 0 < len(lines) <= 200
+    assert [line["time"] for line in lines] == sorted(line["time"] for line in lines)
+    now = dt.datetime.now(dt.UTC).timestamp()
+    assert now - 120 < lines[-1]["time"] <= now + 1
+    reports = [line for line in lines if line["command"] == "DP_REPORT"]
+    assert reports and any("power_a" in line["readings"] for line in reports)
+    assert all(line["raw"].startswith("55 aa") for line in lines)
+
+
+def test_seeded_events_come_back_in_their_range(client: httpx.Client) -> None:
+    now = dt.datetime.now(dt.UTC).timestamp()
+    got = client.get("/api/meters/m1/events", params={"start": now - 86400, "end": now}).json()
+    assert [e["kind"] for e in got] == ["reset"] and got[0]["text"].endswith("seeded")
+    wider = client.get("/api/meters/m1/events", params={"start": now - 7 * 86400, "end": now}).json()
+    assert [e["kind"] for e in wider] == ["glitch", "reset"]
+    assert client.get("/api/meters/m1/events", params={"start": now - 7 * 86400, "limit": 1}).json() == got
+    assert client.get("/api/meters/m1/events", params={"start": now, "end": now - 1}).status_code == 422
+    assert client.get("/api/meters/m1/events", params={"limit": 0}).status_code == 422
+
+
+def test_a_meter_that_restarts_shows_restarts_and_counter_resets(tmp_path: Path) -> None:
+    # power cycles every ~20 simulated seconds, the counters restarting from zero with each
+    with serve(tmp_path, meters=1, speed=20, quirks="&quirk=reboot=20&quirk=counter-reset", history_days=0) as s:
+        with httpx.Client(base_url=s.url, timeout=30) as c, c.stream("GET", "/api/events?meter=m1") as r:
+            live: list[dict[str, object]] = []
+            kind = None
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind == "update":
+                    live += json.loads(line[6:]).get("events", [])
+                    if {"restart", "reset"} <= {e["kind"] for e in live}:
+                        break
+        with httpx.Client(base_url=s.url, timeout=30) as c:
+            wait_until(lambda: {"restart", "reset"} <= {e["kind"] for e in c.get("/api/meters/m1/events").json()},
+                       20, "the events in the store")  # fmt: skip
+            stored = c.get("/api/meters/m1/events").json()
+            diag = c.get("/api/meters/m1/diagnostics").json()
+    assert diag["mcu_restarts"] >= 1 and diag["counter_resets"] >= 1
+    texts = [e["text"] for e in stored if e["kind"] == "reset"]
+    assert all("counter reset" in t and "total kept at" in t for t in texts), texts
+    assert any(e["time"] in {x["time"] for x in stored} for e in live)

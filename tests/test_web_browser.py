@@ -122,6 +122,30 @@ def test_a_meters_page_its_live_values_and_day_bars(served: Served, browser: obj
     t.close()
 
 
+def test_data_events_mark_the_power_graph_and_the_links_last_frames_show(served: Served, browser: object) -> None:
+    t = Page(browser, viewport={"width": 1200, "height": 1000})
+    t.page.goto(served.url + "#/meter/m1")
+    t.page.wait_for_selector("#power-chart canvas")
+    t.page.select_option("#power-range", "86400")
+    t.page.wait_for_selector('#power-events li[data-kind="reset"]')
+    assert t.page.locator("#power-events li").count() == 1  # the glitch three days ago is outside 24 hours
+    assert "seeded" in t.page.text_content("#power-events li")
+    marked = t.page.evaluate(
+        """() => { const u = state.charts.power; const e = state.events[0];
+                   return e.time >= u.scales.x.min && e.time <= u.scales.x.max; }"""
+    )
+    assert marked  # the event lies within the drawn range, where the plugin draws its line
+    t.page.select_option("#power-range", "604800")
+    t.page.wait_for_selector('#power-events li[data-kind="glitch"]')
+    t.page.click("#frames-box summary")
+    t.page.wait_for_selector("#frames tr.in")
+    assert "DP_REPORT" in t.page.text_content("#frames")
+    assert "power_a=" in t.page.text_content("#frames")
+    shot(t.page, "link")
+    assert t.errors == []
+    t.close()
+
+
 def test_settings_round_trip_and_refusals_show_in_the_page(served: Served, browser: object) -> None:
     t = Page(browser)
     t.page.goto(served.url + "#/meter/m2")

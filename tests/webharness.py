@@ -25,6 +25,11 @@ from tuyameter.web.settings import WebSettings
 
 ZONE = "Europe/Berlin"
 HISTORY_DAYS = 40
+#: events in the seeded history: (seconds before now, kind, text)
+SEEDED_EVENTS = [
+    (6 * 3600, "reset", "energy_forward_a: counter reset (power cut?); seeded"),
+    (3 * 86400, "glitch", "energy_reverse_b: lone low reading ignored; seeded"),
+]
 
 
 @dataclass
@@ -53,7 +58,8 @@ def seed_history(db: Path, meter: str, days: int, now: float) -> None:
             totals[k] += rng.uniform(0, 80) if "forward" in k else rng.choice((0.0, rng.uniform(0, 120)))
         power = {"power_a": rng.uniform(50, 900), "power_b": rng.uniform(-1500, 5), "power_total": 0.0}
         power["power_total"] = power["power_a"] + power["power_b"]
-        records.append(Record(meter, t, dict(power), dict(totals), {}, power))
+        events = tuple((t, kind, text) for (ago, kind, text) in SEEDED_EVENTS if now - ago <= t < now - ago + 1200)
+        records.append(Record(meter, t, dict(power), dict(totals), {}, power, events))
         t += 1200
     store.record_many(records)
     store.close()
@@ -68,14 +74,18 @@ def serve(
     meters: int = 2,
     speed: float = 30.0,
     history_days: int = HISTORY_DAYS,
+    quirks: str = "",
 ) -> Iterator[Served]:
+    """``quirks``: added to every meter's sim:// URL (``&quirk=reboot=60``)."""
     db = tmp / "web.db"
     now = dt.datetime.now(dt.UTC).timestamp()
     if store:
         seed_history(db, "m1", history_days, now)
     profile = find_profile("pj1103a")
     cfgs = [
-        MeterConfig(f"m{i + 1}", f"sim://pj1103a?speed={speed:g}&seed={i + 1}&start=11:00", suppress_lone_zeros=True)
+        MeterConfig(
+            f"m{i + 1}", f"sim://pj1103a?speed={speed:g}&seed={i + 1}&start=11:00{quirks}", suppress_lone_zeros=True
+        )
         for i in range(meters)
     ]
     web = WebOutput(WebSettings("127.0.0.1", 0, token))

@@ -30,7 +30,15 @@ from typing import Protocol, TypeVar, runtime_checkable
 from tuyameter.energy.periods import local_zone, window_start
 from tuyameter.gateway.meter_config import MeterConfig
 from tuyameter.gateway.pipeline import MeterPipeline
-from tuyameter.pipeline.events import Batch, MeterStatus, MeterUpdate, Output, SourceState, SourceStatus
+from tuyameter.pipeline.events import (
+    Batch,
+    MeterStatus,
+    MeterUpdate,
+    Output,
+    SourceState,
+    SourceStatus,
+    TrafficLine,
+)
 from tuyameter.pipeline.writes import WriteOutcome, WriteRefused, validate_write
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import Source, SourceFactory, source_factory
@@ -76,6 +84,8 @@ class GatewayApi(Protocol):
     async def write(self, meter: str, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome: ...
 
     def diagnostics(self, meter: str) -> dict[str, object]: ...
+
+    def traffic(self, meter: str) -> list[TrafficLine]: ...
 
     async def read_store(self, fn: Callable[[Store], T], timeout: float = 30.0) -> T: ...
 
@@ -244,6 +254,11 @@ class Gateway:
             raise NoStore("this gateway keeps no store (it runs with --no-store)")
         return await self.writer.call(fn, timeout=timeout)
 
+    def traffic(self, meter: str) -> list[TrafficLine]:
+        """The meter's link: its last frames both ways, decoded (none while its source restarts)."""
+        source = self._meters[meter].source
+        return source.recent_traffic() if source is not None else []
+
     def diagnostics(self, meter: str) -> dict[str, object]:
         m = self._meters[meter]
         d: dict[str, object] = {
@@ -264,6 +279,7 @@ class Gateway:
                 "implausible_jumps": counts.get("implausible_jump", 0),
                 "counters_rebased": counts.get("rebased", 0),
                 "clock_jumps": counts.get("clock_jump", 0),
+                "events_not_kept": m.pipeline.events.dropped,
             }
         d |= {"meter_restarts": m.restarts, "meter_errors": m.errors, "last_error": m.last_error,
               "writes_pending": m.pending_writes, "writes_busy": m.writes_busy}  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 
 from tuyameter.energy.accountant import Accountant
 from tuyameter.energy.periods import PeriodTotals
+from tuyameter.gateway.meter_events import MeterEvents
 from tuyameter.meter import MeterOptions, MeterState
 from tuyameter.pipeline.events import Batch, MeterUpdate
 from tuyameter.profiles.model import Profile
@@ -42,6 +43,7 @@ class MeterPipeline:
         self._last_wall: float | None = None
         self._last_totals: dict[str, float] = {}
         self.updates = 0
+        self.events = MeterEvents()
 
     def resume(self, rows: list[EnergyRow], last: tuple[float, dict[str, float]] | None, now: float) -> None:
         """Continue from the store: its period sums, and the last reading it holds (so the energy of
@@ -68,11 +70,13 @@ class MeterPipeline:
     def _update(self, changed: set[str], t: float, wall: float, restarted: bool) -> tuple[MeterUpdate, Record]:
         values = self.meter.snapshot()
         private = {k: v for k, v in self.meter.values.items() if k not in values}
-        for e in self.accountant.update(t, self.meter.values, restarted, self.meter.fresh):
+        account = self.accountant.update(t, self.meter.values, restarted, self.meter.fresh)
+        for e in account:
             n = self.accountant.counts.get(e.event.name.lower(), 0)
             if worth_logging(n):  # of each kind: a hostile meter cannot flood the log
                 log.warning("%s: %s %s (meter counter %.2f kWh, total kept at %.3f kWh; %d so far)",
                             self.id, e.name, e.event.value, e.counter_kwh, e.total_kwh, n)  # fmt: skip
+        events = self.events.collect(wall, restarted, account) if account or restarted else ()
         # The energy names carry the accountant's monotonic totals; the meter's own
         # counters stay available as <name>_meter.
         for name, total in self.accountant.totals_kwh().items():
@@ -89,6 +93,7 @@ class MeterPipeline:
         self._last_wall, self._last_totals = wall, dict(totals_wh)
         when = dt.datetime.fromtimestamp(wall, self.zone)
         self.updates += 1
-        update = MeterUpdate(self.id, when, values, frozenset(changed), private)
+        update = MeterUpdate(self.id, when, values, frozenset(changed), private, events)
         power = {n: float(v) for n in self._power_names if isinstance(v := values.get(n), int | float)}
-        return update, Record(self.id, wall, values | private, totals_wh, self.accountant.to_dict(), power)
+        stored = tuple((e.time, e.kind, e.text) for e in events)
+        return update, Record(self.id, wall, values | private, totals_wh, self.accountant.to_dict(), power, stored)

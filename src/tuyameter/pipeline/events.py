@@ -41,6 +41,15 @@ class SourceStatus:
 
 
 @dataclass(frozen=True)
+class MeterEvent:
+    """Something in a meter's data worth marking on its graph: a counter reset, a glitch, a restart."""
+
+    time: float  # wall-clock epoch seconds
+    kind: str  # reset, lone_zero, implausible_jump, rebased, restart
+    text: str
+
+
+@dataclass(frozen=True)
 class MeterUpdate:
     """A settled set of readings after one report burst."""
 
@@ -49,6 +58,20 @@ class MeterUpdate:
     values: dict[str, Value]
     changed: frozenset[str] = frozenset()
     private: dict[str, Value] = field(default_factory=dict)
+    #: what happened to the meter's data with this update (see :class:`MeterEvent`)
+    events: tuple[MeterEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrafficLine:
+    """One frame or message of a source's link, decoded for people (the web page's "last frames")."""
+
+    time: float  # wall-clock epoch seconds
+    outgoing: bool
+    command: str
+    raw: str  # the frame's bytes in hex (TuyaMCU) or the decrypted payload (Tuya LAN)
+    text: str
+    readings: dict[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
+from tuyameter.pipeline.events import Batch, SourceState, SourceStatus, TrafficLine
 from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.util.redact import redact_url
@@ -45,6 +45,10 @@ class Source(Protocol):
     async def wait_ready(self, timeout: float) -> bool: ...
 
     def diagnostics(self) -> dict[str, object]: ...
+
+    def recent_traffic(self) -> list[TrafficLine]:
+        """The link's last frames or messages (both ways, oldest first), decoded for people."""
+        ...
 
     def clock(self) -> float:
         """The source's time in seconds (what :attr:`Batch.time` is measured in)."""

@@ -7,9 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from tuyameter.pipeline.events import Batch, SourceState, SourceStatus
+from tuyameter.pipeline.events import Batch, SourceState, SourceStatus, TrafficLine
+from tuyameter.sources.traffic import Tap
 
 QUEUE = 256  # batches held for a slow consumer (oldest dropped beyond)
 
@@ -23,6 +24,8 @@ class RunningSource:
     """Subclasses implement :meth:`_run` (connect, read, reconnect) and call :meth:`_emit` / :meth:`_set_state`."""
 
     description: str
+    #: the ring of the link's last frames while someone looks (sources/traffic.py), if the source keeps one
+    _tap: Tap | None = None
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._state = SourceState.CONNECTING
@@ -40,6 +43,14 @@ class RunningSource:
     def clock(self) -> float:
         return self._clock()
 
+    def _look(self) -> list[Any]:
+        """What the tap holds (oldest first), opening it or keeping it open (sources/traffic.py)."""
+        return self._tap.ask() if self._tap is not None else []
+
+    def recent_traffic(self) -> list[TrafficLine]:
+        """The link's last frames (both ways, oldest first), decoded for people; none unless a source keeps them."""
+        return []
+
     async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._guarded(), name=self.description)
         return self
@@ -52,6 +63,8 @@ class RunningSource:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._tap is not None:
+            self._tap.close()
 
     async def readings(self) -> AsyncIterator[Batch | SourceStatus]:
         while True:

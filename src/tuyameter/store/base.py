@@ -31,6 +31,8 @@ class Record:
     state: Mapping[str, Any]
     #: the reading's signed power values (the profile's power quantities), for per-minute statistics
     power: Mapping[str, float] = field(default_factory=dict)
+    #: what happened to the meter's data with this reading: (wall time, kind, text), see pipeline.MeterEvent
+    events: Sequence[tuple[float, str, str]] = ()
 
 
 class StoreError(Exception):
@@ -71,6 +73,10 @@ class Store(Protocol):
         self, meter: str, start: float, end: float, step: int
     ) -> list[tuple[str, float, float, float, float]]:
         """(name, step start, min, mean, max) of one meter's power in steps of ``step`` seconds."""
+        ...
+
+    def meter_events(self, meter: str, start: float, end: float, limit: int) -> list[tuple[float, str, str]]:
+        """The last ``limit`` events of a meter in [start, end): (time, kind, text), oldest first."""
         ...
 
     def energy_days(

@@ -30,6 +30,7 @@ class Batch:
     readings: list[tuple[str, float, str]] = field(default_factory=list)  # (meter, ts, values as JSON)
     power: dict[tuple[str, float], dict[str, list[float]]] = field(default_factory=dict)  # → [min, max, sum, n]
     meters: dict[str, tuple[float, Mapping[str, float], Mapping[str, Any]]] = field(default_factory=dict)
+    events: list[tuple[str, float, str, str]] = field(default_factory=list)  # (meter, ts, kind, text)
 
     def energy_rows(self) -> list[tuple[str, str, float, float]]:
         return [(m, n, b, wh) for (m, b), by_name in self.energy.items() for n, wh in by_name.items()]
@@ -76,6 +77,8 @@ def plan(records: Sequence[Record], last_of: LastOf, rollup: Rollup | None) -> B
                 else:
                     s[0], s[1], s[2], s[3] = min(s[0], p), max(s[1], p), s[2] + p, s[3] + 1
         b.meters[meter] = (ts, r.totals_wh, r.state)
+        if r.events:
+            b.events += [(meter, t, kind, text) for t, kind, text in r.events]
     if rollup is not None:
         for (meter, bucket), by_name in energy.items():
             day, month = rollup.day_and_month(bucket)

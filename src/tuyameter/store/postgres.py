@@ -72,6 +72,13 @@ MIGRATIONS: list[str] = [
     CREATE TABLE energy_day (meter TEXT NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (meter, day));
     CREATE TABLE energy_month (meter TEXT NOT NULL, month INTEGER NOT NULL, PRIMARY KEY (meter, month));
     """,
+    # 5: what happened to a meter's data: counter resets, glitches, restarts (gateway/meter_events.py)
+    """
+    CREATE TABLE meter_event (
+        meter TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL
+    );
+    CREATE INDEX meter_event_meter_ts ON meter_event (meter, ts);
+    """,
 ]
 
 
@@ -165,6 +172,7 @@ class PostgresStore(SqlQueries):
                 with self.db.cursor() as cur, cur.copy("COPY reading (meter, ts, data) FROM STDIN") as copy:
                     for meter, ts, data in b.readings:  # an append: COPY, three times the rate of an INSERT
                         copy.write_row((meter, dt.datetime.fromtimestamp(ts, dt.UTC), data))
+                self._bulk("INSERT INTO meter_event (meter, ts, kind, text)", "text float8 text text", b.events)
                 self._bulk(
                     "INSERT INTO power_minute", "text text float8 float8 float8 float8 int4", b.power_rows(),
                     "ON CONFLICT (meter, name, minute) DO UPDATE SET "
@@ -226,6 +234,7 @@ class PostgresStore(SqlQueries):
 
     def purge_readings(self, before: float) -> int:
         cur = self.db.execute("DELETE FROM reading WHERE ts < to_timestamp(%s)", (before,))
+        self.db.execute("DELETE FROM meter_event WHERE ts < %s", (before,))
         return int(cur.rowcount)
 
     def close(self) -> None:

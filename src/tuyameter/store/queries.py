@@ -115,6 +115,12 @@ class SqlQueries:
         )
         return [(n, float(ts), float(lo), float(avg), float(hi)) for n, ts, lo, avg, hi in self._query(sql, args)]
 
+    def meter_events(self, meter: str, start: float, end: float, limit: int) -> list[tuple[float, str, str]]:
+        """The last ``limit`` events of a meter in [start, end): (time, kind, text), oldest first."""
+        where, args = self._filter("ts", meter, start, end)
+        sql = f"SELECT ts, kind, text FROM meter_event{where} ORDER BY ts DESC LIMIT {int(limit)}"
+        return [(float(t), str(k), str(x)) for t, k, x in reversed(self._query(sql, args))]
+
     def last_record(self, meter: str) -> tuple[float, dict[str, float]] | None:
         """When the meter's last reading was written and its energy totals (Wh) then."""
         rows = self._query(f"SELECT last_ts, last_totals FROM meter WHERE id = {self.PH}", [meter])

@@ -72,6 +72,11 @@ MIGRATIONS: list[str] = [
     CREATE TABLE energy_day (meter TEXT NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (meter, day)) WITHOUT ROWID;
     CREATE TABLE energy_month (meter TEXT NOT NULL, month INTEGER NOT NULL, PRIMARY KEY (meter, month)) WITHOUT ROWID;
     """,
+    # 5: what happened to a meter's data: counter resets, glitches, restarts (gateway/meter_events.py)
+    """
+    CREATE TABLE meter_event (meter TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL);
+    CREATE INDEX meter_event_meter_ts ON meter_event (meter, ts);
+    """,
 ]
 
 
@@ -167,6 +172,8 @@ class SqliteStore(SqlQueries):
             self.rollups.add("energy_day", "day", b.days)
             self.rollups.add("energy_month", "month", b.months)
             db.executemany("INSERT INTO reading (meter, ts, data) VALUES (?, ?, ?)", b.readings)
+            if b.events:
+                db.executemany("INSERT INTO meter_event (meter, ts, kind, text) VALUES (?, ?, ?, ?)", b.events)
             db.executemany(
                 "INSERT INTO power_minute VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (meter, name, minute) DO UPDATE SET min = MIN(min, excluded.min), "
@@ -208,6 +215,7 @@ class SqliteStore(SqlQueries):
 
     def purge_readings(self, before: float) -> int:
         cur = self.db.execute("DELETE FROM reading WHERE ts < ?", (before,))
+        self.db.execute("DELETE FROM meter_event WHERE ts < ?", (before,))
         return int(cur.rowcount)
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -81,6 +82,9 @@ class _Write:
 class ClientSession:
     config: ClientConfig
     stats: ClientStats = field(default_factory=ClientStats)
+    #: while someone looks at the link, a ring of its last messages both ways: (time, sent by us,
+    #: message); a source hands each new session the same one so that it spans reconnections
+    recent: deque[tuple[float, bool, Message]] | None = None
 
     def __post_init__(self) -> None:
         c = self.config
@@ -138,6 +142,8 @@ class ClientSession:
                 self._undecodable(str(e), now)
                 continue
             self.stats.frames_in += 1
+            if self.recent is not None:
+                self.recent.append((now, False, m))
             if self.config.trace:
                 self._events.append(Traffic(now, False, m))
             self._handle(m, now)
@@ -221,9 +227,13 @@ class ClientSession:
     def _send(self, cmd: int, body: bytes | dict[str, Any], now: float) -> None:
         self._out += self.codec.pack(cmd, body)
         self.stats.frames_out += 1
-        if self.config.trace:
+        if self.recent is not None or self.config.trace:
             raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
-            self._events.append(Traffic(now, True, Message(self.codec.seq - 1, cmd, raw)))
+            sent = Message(self.codec.seq - 1, cmd, raw)
+            if self.recent is not None:
+                self.recent.append((now, True, sent))
+            if self.config.trace:
+                self._events.append(Traffic(now, True, sent))
 
     def _query(self, now: float) -> None:
         c, t = self.config, int(time.time())

@@ -113,6 +113,8 @@ class Session:
         self._local_time = local_time or (lambda: None)
         self._utc_time = utc_time or (lambda: _as_utc(self._local_time()))
         self._events: list[Event] = []
+        #: while someone looks at the link, a ring of its last frames both ways: (time, sent by us, frame)
+        self.recent: deque[tuple[float, bool, Frame]] | None = None
         self._responses: deque[Frame] = deque()
         self._requests: deque[_Request] = deque()
         self._current: _Request | None = None
@@ -164,6 +166,8 @@ class Session:
             return b""
         self._last_out = now
         self.stats.frames_out += 1
+        if self.recent is not None:
+            self.recent.append((now, True, frame))
         if self.trace:
             self._emit(Traffic(now, m.Direction.TO_MCU, frame, m.parse(frame, m.Direction.TO_MCU)))
         return frame.encode()
@@ -373,6 +377,8 @@ class Session:
             return
         self.stats.frames_in += 1
         self.last_rx = now
+        if self.recent is not None:
+            self.recent.append((now, False, item))
         if item.command == DP_REPORT and not self.trace:  # nearly every frame: no message object
             records, error = parse_records(item.payload)
             self._handle_report(records, error, DP_REPORT, False, now)

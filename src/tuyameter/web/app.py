@@ -4,6 +4,7 @@ diagnostics. The OpenAPI description is at ``/api/openapi.json``; nothing is loa
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from importlib import resources
@@ -22,13 +23,14 @@ from tuyameter.store.base import NoStore, StoreError
 from tuyameter.web import history
 from tuyameter.web.backend import WebBackend
 from tuyameter.web.guard import COOKIE, Guard, token_ok
-from tuyameter.web.live import LiveHub, status_json, update_json
+from tuyameter.web.live import LiveHub, event_json, status_json, update_json
 from tuyameter.web.settings import WebSettings
 
 STATIC = resources.files("tuyameter.web") / "static"
 MeterId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the meter's id")]
 Day = Annotated[dt.date | None, Query(description="local day, YYYY-MM-DD")]
 MAX_SPAN_DAYS = 3660
+MAX_EVENTS = 1000
 LABELS = {"hour": "%Y-%m-%d %H:00 %Z", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 
 
@@ -88,6 +90,22 @@ def create_app(backend: WebBackend, settings: WebSettings, hub: LiveHub) -> Guar
     async def diagnostics(meter: MeterId) -> dict[str, Any]:
         return backend.diagnostics(known(meter))
 
+    @app.get("/api/meters/{meter}/traffic", summary="The link's last frames both ways, decoded (like `monitor`)")
+    async def traffic(meter: MeterId) -> list[dict[str, Any]]:
+        return [dataclasses.asdict(line) for line in backend.traffic(known(meter))]
+
+    @app.get("/api/meters/{meter}/events", summary="Counter resets, glitches, jumps and restarts, oldest first")
+    async def meter_events(
+        meter: MeterId,
+        start: Annotated[float | None, Query(description="epoch seconds (default: 30 days ago)")] = None,
+        end: Annotated[float | None, Query(description="epoch seconds (default: now)")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_EVENTS, description="the newest this many")] = 200,
+    ) -> list[dict[str, Any]]:
+        known(meter)
+        t0, t1 = time_range(start, end, 30 * 86400)
+        rows = await read(lambda s: s.meter_events(meter, t0, t1, limit))
+        return [event_json(*r) for r in rows]
+
     @app.get("/api/meters/{meter}/energy", summary="Energy per local hour, day, month or year")
     async def energy(
         meter: MeterId,
@@ -119,11 +137,7 @@ def create_app(backend: WebBackend, settings: WebSettings, hub: LiveHub) -> Guar
         points: Annotated[int, Query(ge=10, le=5000)] = 600,
     ) -> dict[str, Any]:
         known(meter)
-        now = dt.datetime.now(dt.UTC).timestamp()
-        t1 = now if end is None else end
-        t0 = t1 - 3600 if start is None else start
-        if not 0 <= t0 < t1 <= 4e9:
-            raise HTTPException(422, "the range must be 0 <= start < end (epoch seconds)")
+        t0, t1 = time_range(start, end, 3600)
         return await read(lambda s: history.power(s, meter, t0, t1, points))  # type: ignore[no-any-return]
 
     @app.post("/api/meters/{meter}/settings/{name}", summary="Write a setting; the meter's echo confirms it")
@@ -165,6 +179,15 @@ def create_app(backend: WebBackend, settings: WebSettings, hub: LiveHub) -> Guar
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return Guard(app, settings)
+
+
+def time_range(start: float | None, end: float | None, default_span: float) -> tuple[float, float]:
+    """[start, end) in epoch seconds: end defaults to now, start to ``default_span`` before end."""
+    t1 = dt.datetime.now(dt.UTC).timestamp() if end is None else end
+    t0 = t1 - default_span if start is None else start
+    if not 0 <= t0 < t1 <= 4e9:
+        raise HTTPException(422, "the range must be 0 <= start < end (epoch seconds)")
+    return t0, t1
 
 
 def meter_state(backend: WebBackend, meter: str) -> dict[str, Any]:

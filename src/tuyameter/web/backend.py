@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from tuyameter.pipeline.events import MeterStatus, MeterUpdate
+from tuyameter.pipeline.events import MeterStatus, MeterUpdate, TrafficLine
 from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.store.base import Store
@@ -29,5 +29,7 @@ class WebBackend(Protocol):
     async def write(self, meter: str, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome: ...
 
     def diagnostics(self, meter: str) -> dict[str, object]: ...
+
+    def traffic(self, meter: str) -> list[TrafficLine]: ...
 
     async def read_store(self, fn: Callable[[Store], T], timeout: float = 30.0) -> T: ...

@@ -16,7 +16,14 @@ MAX_CLIENTS = 64
 
 
 def update_json(u: MeterUpdate) -> dict[str, object]:
-    return {"meter": u.meter, "time": u.time.timestamp(), "values": u.values, "private": u.private}
+    out = {"meter": u.meter, "time": u.time.timestamp(), "values": u.values, "private": u.private}
+    if u.events:
+        out["events"] = [event_json(e.time, e.kind, e.text) for e in u.events]
+    return out
+
+
+def event_json(t: float, kind: str, text: str) -> dict[str, object]:
+    return {"time": t, "kind": kind, "text": text}
 
 
 def status_json(s: MeterStatus) -> dict[str, object]:

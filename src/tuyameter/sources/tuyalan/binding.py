@@ -28,9 +28,10 @@ class LanBinding:
         """What UPDATEDPS asks for: every DP the profile reads that is not a setting."""
         return tuple(sorted(q.dp for q in self.profile.quantities if q.tuyamcu is not None and not q.writable))
 
-    def readings(self, dps: dict[str, Any]) -> list[tuple[str, Value]]:
+    def readings(self, dps: dict[str, Any], *, counted: bool = True) -> list[tuple[str, Value]]:
+        """DPs → (name, value); unknown ones as ``dp<N>``. ``counted=False``: a second look, not counted."""
         out: list[tuple[str, Value]] = []
-        conv, stats = self._conv, self.stats
+        conv, stats = self._conv, self.stats if counted else BindingStats()
         stats.records += len(dps)
         for key, raw in dps.items():
             c = conv.get(key)

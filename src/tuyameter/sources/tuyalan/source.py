@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 
-from tuyameter.pipeline.events import Batch, SourceState
+from tuyameter.pipeline.events import Batch, SourceState, TrafficLine
 from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
 from tuyameter.sources.running import RunningSource
+from tuyameter.sources.traffic import Tap, to_wall
 from tuyameter.sources.tuyalan.binding import LanBinding
 from tuyameter.sources.tuyalan.connection import LanConnection
 from tuyameter.sources.tuyalan.target import LanTarget, parse_lan_url
+from tuyameter.sources.tuyalan.traffic import lan_lines
 from tuyameter.sources.tuyamcu.source import scaled_clock
 from tuyameter.tuyalan import events as ev
 from tuyameter.tuyalan.client import ClientConfig, ClientSession
+from tuyameter.tuyalan.codec import Message
 from tuyameter.util.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,9 @@ class TuyaLanSource(RunningSource):
         self._session: ClientSession | None = None
         self._conn: LanConnection | None = None
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
+        #: while someone looks at the link, its last messages both ways, across connections
+        self._recent: deque[tuple[float, bool, Message]] | None = None
+        self._tap = Tap(self._tap_into)
         self.connects = 0
         self.refusals = 0
         self.key_failures = 0
@@ -103,6 +110,14 @@ class TuyaLanSource(RunningSource):
             "seconds_since_report": age,
         }
 
+    def recent_traffic(self) -> list[TrafficLine]:
+        return lan_lines(self._look(), self.binding, to_wall(asyncio.get_running_loop().time))
+
+    def _tap_into(self, ring: deque[tuple[float, bool, Message]] | None) -> None:
+        self._recent = ring
+        if self._session is not None:
+            self._session.recent = ring
+
     # -- the connection loop -----------------------------------------------------------
 
     async def _run(self) -> None:
@@ -128,7 +143,7 @@ class TuyaLanSource(RunningSource):
             t.device_id, t.key, t.version, heartbeat_interval=self.options.heartbeat_interval,
             refresh_dps=self.binding.measured_dps(), refresh_interval=DEFAULT_REFRESH,
         )  # fmt: skip
-        session = self._session = ClientSession(cfg)
+        session = self._session = ClientSession(cfg, recent=self._recent)
         conn = self._conn = LanConnection(t, session)
         ever_ready = False
 

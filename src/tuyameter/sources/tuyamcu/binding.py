@@ -25,11 +25,12 @@ class DPBinding:
         self._by_dp = profile.by_dp()
         self._table = _table(profile)
 
-    def readings(self, records: Iterable[DPRecord]) -> list[tuple[str, Value]]:
-        """Records in arrival order → (name, value); unknown DPs as ``dp<N>`` with their raw value."""
+    def readings(self, records: Iterable[DPRecord], *, counted: bool = True) -> list[tuple[str, Value]]:
+        """Records in arrival order → (name, value); unknown DPs as ``dp<N>`` with their raw value.
+        ``counted=False``: a second look at records already read (the link's last frames), not counted."""
         out: list[tuple[str, Value]] = []
         table = self._table
-        stats = self.stats
+        stats = self.stats if counted else BindingStats()
         for rec in records:
             stats.records += 1
             entry = table.get(rec.dp)

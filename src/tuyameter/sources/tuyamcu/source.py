@@ -12,18 +12,22 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
-from tuyameter.pipeline.events import Batch, SourceState
+from tuyameter.pipeline.events import Batch, SourceState, TrafficLine
 from tuyameter.pipeline.writes import WriteOutcome
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
 from tuyameter.sources.running import RunningSource
+from tuyameter.sources.traffic import Tap, to_wall
 from tuyameter.sources.tuyamcu.binding import DPBinding
+from tuyameter.sources.tuyamcu.traffic import mcu_lines
 from tuyameter.transport.links import LinkError, check_link_url, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
 from tuyameter.tuyamcu.events import DPUpdate
+from tuyameter.tuyamcu.frame import Frame
 from tuyameter.tuyamcu.messages import working_mode_text
 from tuyameter.tuyamcu.session import Session, SessionConfig
 from tuyameter.util.backoff import Backoff
@@ -68,6 +72,7 @@ class TuyaMcuSource(RunningSource):
         super().__init__(scaled_clock(opts.clock_rate) if opts.clock_rate else time.time)
         self.batches = 0
         self.link_opens = 0
+        self._tap = Tap(self._tap_into)
 
     async def write(self, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome:
         """Validate, write, and wait for the MCU's echo; never applied after ``timeout``."""
@@ -117,6 +122,12 @@ class TuyaMcuSource(RunningSource):
             "seconds_since_report": age,
             "heard_from_mcu": self.session.last_rx is not None,
         }
+
+    def recent_traffic(self) -> list[TrafficLine]:
+        return mcu_lines(self._look(), self.binding, to_wall(asyncio.get_running_loop().time))
+
+    def _tap_into(self, ring: deque[tuple[float, bool, Frame]] | None) -> None:
+        self.session.recent = ring
 
     # -- the connection loop ---------------------------------------------------
 

@@ -22,6 +22,7 @@ const state = {
   profiles: {},    // id → profile
   page: null,      // {kind: "overview"} or {kind: "meter", id}
   live: null,      // the live power chart's data while it shows "live"
+  events: [],      // the meter's data events in the power chart's range: {time, kind, text}
   charts: {},
   stream: null,
 };
@@ -104,7 +105,9 @@ function onUpdate(u) {
   if (page.kind === "overview") renderOverviewTile(u.meter);
   else if (page.kind === "meter" && page.id === u.meter) {
     renderLive(u.meter);
+    if (u.events && u.events.length) addEvents(u.events);
     appendLivePower(u);
+    refreshFrames(u.meter);
   }
 }
 
@@ -124,6 +127,7 @@ function show(templateId) {
   for (const c of Object.values(state.charts)) c.destroy();
   state.charts = {};
   state.live = null;
+  state.events = [];
   const main = $("#main");
   main.replaceChildren($(templateId).content.cloneNode(true));
   return main;
@@ -196,6 +200,7 @@ async function showMeter(id) {
   renderLive(id);
   renderSettings(id);
   renderLink(id);
+  $("#frames-box").addEventListener("toggle", () => refreshFrames(id, true));
   setupPower(id);
   setupEnergy(id);
 }
@@ -291,11 +296,16 @@ async function loadPower(id) {
   const now = Date.now() / 1000;
   const span = range === "live" ? LIVE_WINDOW_S : Number(range);
   const names = state.profiles[id].power_names;
-  let got;
+  const q = `start=${now - span}&end=${now + 60}`;
+  let got, events;
   try {
-    got = await api(`/api/meters/${encodeURIComponent(id)}/power?start=${now - span}&end=${now + 60}&points=${Math.min(2000, chartWidth($("#power-chart")))}`);
+    [got, events] = await Promise.all([
+      api(`/api/meters/${encodeURIComponent(id)}/power?${q}&points=${Math.min(2000, chartWidth($("#power-chart")))}`),
+      api(`/api/meters/${encodeURIComponent(id)}/events?${q}`),
+    ]);
   } catch (e) {
     got = { t: [], series: {} };
+    events = [];
     if (e.status !== 409) $("#power-chart").textContent = e.message;
   }
   const data = [got.t.slice(), ...names.map((n) => (got.series[n] ? got.series[n].avg.slice() : got.t.map(() => null)))];
@@ -303,7 +313,54 @@ async function loadPower(id) {
   const box = $("#power-chart");
   if (!box || !state.page || state.page.id !== id) return;
   box.textContent = "";
-  makeChart("power", box, { series: [{}, ...powerSeries(id)], scales: { x: { time: true } } }, data);
+  state.events = events;
+  makeChart("power", box, { series: [{}, ...powerSeries(id)], scales: { x: { time: true } }, plugins: [eventMarks()] }, data);
+  renderEvents();
+}
+
+// The meter's data events as dashed vertical lines over the chart, with their kind on top.
+function eventMarks() {
+  return {
+    hooks: {
+      draw: [(u) => {
+        const ctx = u.ctx, { left, top, width, height } = u.bbox;
+        const [lo, hi] = [u.scales.x.min, u.scales.x.max];
+        ctx.save();
+        ctx.strokeStyle = ctx.fillStyle = css("--event");
+        ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+        ctx.lineWidth = devicePixelRatio;
+        ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+        for (const e of state.events) {
+          if (e.time < lo || e.time > hi) continue;
+          const x = Math.round(u.valToPos(e.time, "x", true));
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, top + height);
+          ctx.stroke();
+          ctx.fillText(e.kind, Math.min(x + 3 * devicePixelRatio, left + width - 40 * devicePixelRatio), top + 12 * devicePixelRatio);
+        }
+        ctx.restore();
+      }],
+    },
+  };
+}
+
+function addEvents(events) {
+  state.events.push(...events);
+  if (state.live) {
+    const oldest = Date.now() / 1000 - LIVE_WINDOW_S;
+    state.events = state.events.filter((e) => e.time >= oldest);
+  }
+  renderEvents();
+  if (state.charts.power) state.charts.power.redraw(false);
+}
+
+function renderEvents() {
+  const list = $("#power-events");
+  if (!list) return;
+  const when = (t) => new Date(t * 1000).toLocaleString();
+  list.replaceChildren(...state.events.slice().reverse().map((e) => el("li", { "data-kind": e.kind },
+    el("span", { class: "kind", text: e.kind }), " ", el("span", { class: "muted", text: when(e.time) }), " ", e.text)));
 }
 
 function appendLivePower(u) {
@@ -469,6 +526,33 @@ async function renderLink(id) {
     ...Object.entries((s && s.info) || {}), ...Object.entries(diag)];
   table.replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("td", { text: String(k).replaceAll("_", " ") }),
     el("td", { class: "num", text: v === null || v === undefined ? "–" : typeof v === "object" ? JSON.stringify(v) : String(v) }))));
+}
+
+// The link's last frames: loaded when opened, then again after updates while it stays open.
+let framesDue = 0;
+
+async function refreshFrames(id, now) {
+  const box = $("#frames-box");
+  if (!box || !box.open || (!now && Date.now() < framesDue)) return;
+  framesDue = Date.now() + 2000;
+  let lines = [];
+  try { lines = await api(`/api/meters/${encodeURIComponent(id)}/traffic`); } catch (e) { lines = []; }
+  const table = $("#frames");
+  if (!table) return;
+  if (!lines.length) {
+    table.replaceChildren(el("tr", {}, el("td", { class: "muted", text: "Frames are kept from now on, while this stays open; they appear as they come." })));
+    return;
+  }
+  const time = (t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false }) + "." + String(Math.floor((t % 1) * 1000)).padStart(3, "0");
+  table.replaceChildren(...lines.map((f) => {
+    const named = Object.entries(f.readings).map(([k, v]) => `${k}=${v}`).join(", ");
+    return el("tr", { class: f.outgoing ? "out" : "in" },
+      el("td", { class: "num", text: time(f.time) }),
+      el("td", { text: f.outgoing ? "→" : "←", title: f.outgoing ? "sent to the meter" : "from the meter" }),
+      el("td", { text: f.command }),
+      el("td", {}, el("div", { text: f.text }), named ? el("div", { class: "muted", text: named }) : "",
+        f.raw ? el("div", { class: "raw", text: f.raw }) : ""));
+  }));
 }
 
 // -- start ------------------------------------------------------------------------------------
