@@ -71,8 +71,8 @@ class Store(Protocol):
 
     def power_steps(
         self, meter: str, start: float, end: float, step: int
-    ) -> list[tuple[str, float, float, float, float]]:
-        """(name, step start, min, mean, max) of one meter's power in steps of ``step`` seconds."""
+    ) -> list[tuple[str, float, float, float, float, int]]:
+        """(name, step start, min, mean, max, samples) of one meter's power in steps of ``step`` seconds."""
         ...
 
     def meter_events(self, meter: str, start: float, end: float, limit: int) -> list[tuple[float, str, str]]:

@@ -104,16 +104,19 @@ class SqlQueries:
 
     def power_steps(
         self, meter: str, start: float, end: float, step: int
-    ) -> list[tuple[str, float, float, float, float]]:
-        """(name, step start, min, mean, max) of one meter's power over steps of ``step`` s (a multiple
-        of 60), the per-minute statistics combined in the database: a year of minutes in a few hundred points."""
+    ) -> list[tuple[str, float, float, float, float, int]]:
+        """(name, step start, min, mean, max, samples) of one meter's power over steps of ``step`` s (a
+        multiple of 60), the per-minute statistics combined in the database: a year of minutes in a few
+        hundred points."""
         where, args = self._filter("minute", meter, start, end)
         t = self.STEP_DOWN.format("minute", int(step))
         sql = (
-            f"SELECT name, {t} AS t, MIN(min), SUM(sum) / SUM(n), MAX(max) FROM power_minute{where} "
+            f"SELECT name, {t} AS t, MIN(min), SUM(sum) / SUM(n), MAX(max), SUM(n) FROM power_minute{where} "
             "GROUP BY name, t ORDER BY t, name"
         )
-        return [(n, float(ts), float(lo), float(avg), float(hi)) for n, ts, lo, avg, hi in self._query(sql, args)]
+        return [
+            (n, float(ts), float(lo), float(avg), float(hi), int(c)) for n, ts, lo, avg, hi, c in self._query(sql, args)
+        ]
 
     def meter_events(self, meter: str, start: float, end: float, limit: int) -> list[tuple[float, str, str]]:
         """The last ``limit`` events of a meter in [start, end): (time, kind, text), oldest first."""

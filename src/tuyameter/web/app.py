@@ -20,7 +20,7 @@ from tuyameter.energy.history import EnergySeries
 from tuyameter.pipeline.writes import WriteRefused
 from tuyameter.profiles.model import Profile
 from tuyameter.store.base import NoStore, StoreError
-from tuyameter.web import history
+from tuyameter.web import history, query
 from tuyameter.web.backend import WebBackend
 from tuyameter.web.guard import COOKIE, Guard, token_ok
 from tuyameter.web.live import LiveHub, event_json, status_json, update_json
@@ -128,6 +128,37 @@ def create_app(backend: WebBackend, settings: WebSettings, hub: LiveHub) -> Guar
             return Response(energy_csv(found), media_type="text/csv",
                             headers={"content-disposition": f'attachment; filename="{name}"'})  # fmt: skip
         return JSONResponse(energy_json(found, q, zone))
+
+    @app.get("/api/query", summary="History as a table, shaped like IoTaWatt's query: series, group, JSON or CSV")
+    async def query_table(
+        *,
+        meter: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+        select: Annotated[str, Query(max_length=2000, description="[time.iso,power_a.max,energy_forward_total,…]")],
+        begin: Annotated[str | None, Query(max_length=40, description="epoch s, local date or ISO time")] = None,
+        end: Annotated[str | None, Query(max_length=40, description="default: now; a date includes its day")] = None,
+        group: Annotated[str, Query(max_length=16, description="Nm, Nh, d, M, y or auto")] = "auto",
+        format: Annotated[Literal["json", "csv"], Query()] = "json",
+    ) -> Response:
+        known(meter)
+        zone, p = backend.zone, backend.profile(meter)
+        try:
+            columns = query.parse_select(select, p.power_names(), (q.name for q in p.quantities if q.counter))
+            t1 = dt.datetime.now(dt.UTC).timestamp() if end is None else query.parse_time(end, zone, end=True)
+            t0 = t1 - 86400 if begin is None else query.parse_time(begin, zone)
+            if not t0 < t1:
+                raise history.HistoryError("begin must be before end")
+            g = query.choose(query.parse_group(group), t0, t1, columns)
+            plan = query.Plan(meter, columns, g, query.periods(g, t0, t1, zone), zone)
+        except history.HistoryError as e:
+            raise HTTPException(422, str(e)) from None
+        rows = await read(lambda s: query.run(s, plan))
+        span = plan.span
+        table = query.Table(meter, g, span[0][0] if span else t0, span[-1][1] if span else t1, columns, rows)
+        if format == "csv":
+            name = f"{meter}-{g.text}.csv"
+            return Response(table.csv(), media_type="text/csv",
+                            headers={"content-disposition": f'attachment; filename="{name}"'})  # fmt: skip
+        return JSONResponse(table.json())
 
     @app.get("/api/meters/{meter}/power", summary="Power min/mean/max, decimated to at most `points` steps")
     async def power(

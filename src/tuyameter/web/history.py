@@ -103,7 +103,7 @@ def power(store: Store, meter: str, start: float, end: float, points: int) -> di
     times = sorted({t for _, t, *_ in rows})
     at = {t: i for i, t in enumerate(times)}
     series: dict[str, dict[str, list[float | None]]] = {}
-    for name, t, lo, avg, hi in rows:
+    for name, t, lo, avg, hi, _ in rows:
         cols = series.get(name)
         if cols is None:
             cols = series[name] = {k: [None] * len(times) for k in ("min", "avg", "max")}
