@@ -36,6 +36,8 @@ ADDR = {name: reg.addr for name, reg in BY_NAME.items()}
 POLL_NAMES = ("RmsU", "RmsIA", "RmsIB", "PowerPA", "PowerPB", "PowerS", "PowerFactor", "Ufreq", "Energy_PA",
               "Energy_PB", "EMUStatus", "SysStatus")  # fmt: skip
 RETRY_S = 5.0
+#: the energy a session counts, kWh: per channel and direction, and of the two channels' net flow
+ENERGY_NAMES = ("forward_a", "reverse_a", "forward_b", "reverse_b", "forward_total", "reverse_total")
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class ChipSession:
         self._next_poll = 0.0
         self._retry_at = 0.0
         self._last_pulses: dict[str, int] = {}
-        self.energy: dict[str, float] = {"forward_a": 0.0, "reverse_a": 0.0, "forward_b": 0.0, "reverse_b": 0.0}
+        self.energy: dict[str, float] = dict.fromkeys(ENERGY_NAMES, 0.0)
         self._expected_status: int | None = None
         self._writes: dict[str, int] = {}
         self._wdata_wrong: list[str] = []
@@ -275,6 +277,7 @@ class ChipSession:
         assert c is not None
         pa = cv.power(v[ADDR["PowerPA"]], c.power_pa, b, "a")
         pb = cv.power(v[ADDR["PowerPB"]], c.power_pb, b, "b")
+        net = 0.0
         for ch, name, coeff, p in (("a", "Energy_PA", c.energy_a, pa), ("b", "Energy_PB", c.energy_b, pb)):
             pulses = v[ADDR[name]]
             last = self._last_pulses.get(ch)
@@ -282,6 +285,9 @@ class ChipSession:
             if last is not None:
                 kwh = cv.energy_kwh((pulses - last) % 2**24, coeff, self.hfconst, b, ch)
                 self.energy[("reverse_" if p < 0 else "forward_") + ch] += kwh
+                net += -kwh if p < 0 else kwh
+        # the house's flow through both clamps, netted per poll: import when A + B draw, export when they give
+        self.energy["forward_total" if net >= 0 else "reverse_total"] += abs(net)
         return {
             "voltage": round(cv.voltage(v[ADDR["RmsU"]], c.rms_u, b), 2),
             "current_a": round(cv.current(v[ADDR["RmsIA"]], c.rms_ia, b, "a"), 4),

@@ -2,10 +2,10 @@
 
 A profile is a list of *quantities* (name, unit, Home Assistant classes, channel,
 counter kind, privacy, range in the quantity's own unit, …), each with a
-*binding* per source that can read it: ``tuyamcu: {dp, type, scale}`` today,
-``tuyalan`` and ``hlw8112`` bindings later. The pydantic models below are the
-one place where the fields are defined: loading, validation and writing a
-profile back to YAML all come from them.
+*binding* per source that can read it: ``tuyamcu: {dp, type, scale}`` (which the Tuya
+LAN source shares: its DPs are the MCU's) and ``hlw8112: {value}`` for a chip read
+directly. The pydantic models below are the one place where the fields are defined:
+loading, validation and writing a profile back to YAML all come from them.
 """
 
 from __future__ import annotations
@@ -80,9 +80,40 @@ class TuyaMcuBinding(_Model):
         return v
 
 
+class Hlw8112Binding(_Model):
+    """Which of an HLW8112's measurements a quantity is."""
+
+    value: Literal[
+        "voltage", "current_a", "current_b", "power_a", "power_b", "apparent_power_a", "power_factor_a",
+        "frequency", "energy_forward_a", "energy_reverse_a", "energy_forward_b", "energy_reverse_b",
+        "energy_forward_total", "energy_reverse_total",
+    ]  # fmt: skip
+
+
+PgaGain = Literal[1, 2, 4, 8, 16]
+
+
+class Hlw8112Settings(_Model):
+    """The board around an HLW8112 (shared/reference/hlw8112.md, "Conversions"): its current sensors
+    against a 1 mΩ shunt (a current transformer: burden Ω ÷ turns ÷ 0.001), its voltage divider
+    against 1 kΩ / 1 MΩ, the PGA gains to configure, and whether channel B reads a current transformer."""
+
+    k1_a: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
+    k1_b: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
+    k2: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
+    pga_a: PgaGain = 16
+    pga_b: PgaGain = 16
+    pga_u: PgaGain = 1
+    ct_b: bool = True
+    hfconst: int | None = Field(None, ge=1, le=0xFFFF)
+    #: seconds between reads of the measurements
+    poll: float = Field(1.0, ge=0.2, le=3600, allow_inf_nan=False)
+
+
 class Quantity(_Model):
     name: Name
     tuyamcu: TuyaMcuBinding | None = None
+    hlw8112: Hlw8112Binding | None = None
     unit: str | None = None
     label: str | None = None
     access: Literal["ro", "rw", "wo"] = "ro"
@@ -250,6 +281,8 @@ class Profile(_Model):
     model: str = ""
     product_ids: tuple[str, ...] = ()
     tuyamcu: TuyaMcuSettings = TuyaMcuSettings()
+    #: for meters read straight from an HLW8112 chip: the board (None: the profile has no such meters)
+    hlw8112: Hlw8112Settings | None = None
     channels: tuple[str, ...] = ()
     report_rate: str | None = None  # name of the report-rate quantity
     #: the quantity each report cycle ends with: a burst is complete when it arrives, without
@@ -274,6 +307,12 @@ class Profile(_Model):
                 if q.tuyamcu.dp in dps:
                     raise LocatedError(("quantities", i, "tuyamcu", "dp"), f"dp {q.tuyamcu.dp} is defined twice")
                 dps[q.tuyamcu.dp] = i
+        chip: dict[str, int] = {}
+        for i, q in enumerate(self.quantities):
+            if q.hlw8112 is not None:
+                if q.hlw8112.value in chip:
+                    raise LocatedError(("quantities", i, "hlw8112", "value"), f"{q.hlw8112.value} is bound twice")
+                chip[q.hlw8112.value] = i
         by = {q.name: q for q in self.quantities}
         for i, q in enumerate(self.quantities):
             if q.signed_by is not None:

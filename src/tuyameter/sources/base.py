@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tuyameter.pipeline.events import Batch, SourceState, SourceStatus, TrafficLine
 from tuyameter.pipeline.writes import WriteOutcome
@@ -56,17 +56,18 @@ class Source(Protocol):
 
 
 SourceFactory = Callable[[str, Profile, SourceOptions], Source]
-_REGISTRY: dict[str, SourceFactory] = {}
+#: (scheme, proto) → factory: a serial line carries TuyaMCU unless its URL says ``proto=…``
+_REGISTRY: dict[tuple[str, str], SourceFactory] = {}
 
 
-def register_source(schemes: tuple[str, ...], factory: SourceFactory) -> None:
-    """Make ``factory`` open URLs of these schemes ('' = a device path)."""
+def register_source(schemes: tuple[str, ...], factory: SourceFactory, proto: str = "") -> None:
+    """Make ``factory`` open URLs of these schemes ('' = a device path), with ``?proto=`` this protocol."""
     for s in schemes:
-        _REGISTRY[s] = factory
+        _REGISTRY[s, proto] = factory
 
 
 def source_schemes() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted({s for s, _ in _REGISTRY})
 
 
 def _scheme(url: str) -> str:
@@ -74,11 +75,20 @@ def _scheme(url: str) -> str:
     return "" if len(scheme) <= 1 else scheme  # C:\\… is a path too
 
 
+def url_proto(url: str) -> str:
+    """The ``proto=`` of a URL's query ('' when it has none)."""
+    return (parse_qs(urlsplit(url).query).get("proto") or [""])[-1]
+
+
 def source_factory(url: str) -> SourceFactory:
-    """The factory for ``url``; ValueError naming the known schemes if none fits."""
+    """The factory for ``url``; ValueError naming the known schemes (or protocols) if none fits."""
     _load_builtin()
-    f = _REGISTRY.get(_scheme(url))
+    scheme, proto = _scheme(url), url_proto(url)
+    f = _REGISTRY.get((scheme, proto))
     if f is None:
+        if proto and any(s == scheme for s, _ in _REGISTRY):
+            protos = ", ".join(sorted(p for s, p in _REGISTRY if s == scheme and p))
+            raise ValueError(f"{redact_url(url)}: no protocol {proto!r} on this kind of link (known: {protos})")
         known = ", ".join(f"{s}://" for s in source_schemes() if s)
         raise ValueError(f"{redact_url(url)}: no source for this kind of URL (a device path, or {known})")
     return f
@@ -89,5 +99,6 @@ def open_source(url: str, profile: Profile, options: SourceOptions | None = None
 
 
 def _load_builtin() -> None:
+    import tuyameter.sources.hlw8112
     import tuyameter.sources.tuyalan
     import tuyameter.sources.tuyamcu  # noqa: F401

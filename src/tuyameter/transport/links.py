@@ -197,12 +197,13 @@ class SerialLink(Arrivals):
             self._port.close()
 
 
-async def open_serial(target: str, baud: int) -> SerialLink:
+async def open_serial(target: str, baud: int, parity: str = "N") -> SerialLink:
     # A local device is locked so that a second program cannot steal half the bytes.
     exclusive = "://" not in target
 
     def _open() -> serial.SerialBase:
-        return serial.serial_for_url(target, baudrate=baud, timeout=0.1, write_timeout=2.0, exclusive=exclusive)
+        return serial.serial_for_url(target, baudrate=baud, parity=parity, timeout=0.1, write_timeout=2.0,
+                                     exclusive=exclusive)  # fmt: skip
 
     try:
         port = await asyncio.to_thread(_open)
@@ -248,8 +249,9 @@ def check_link_url(lu: LinkUrl) -> None:
             raise LinkError(f"{lu.target}: needs HOST:PORT")
 
 
-async def open_link(url: str | LinkUrl, baud: int = 9600) -> Link:
-    """Open a link; the URL's own ``baud=`` wins over ``baud``."""
+async def open_link(url: str | LinkUrl, baud: int = 9600, parity: str = "N") -> Link:
+    """Open a link; the URL's own ``baud=`` wins over ``baud``. ``parity`` ("N", "E", "O") is a serial
+    port's (a TCP bridge sets its own)."""
     lu = parse_link_url(url) if isinstance(url, str) else url
     if lu.kind != "serial":
         opener = _OPENERS.get(lu.kind)
@@ -261,7 +263,7 @@ async def open_link(url: str | LinkUrl, baud: int = 9600) -> Link:
         from tuyameter.transport.tcp import open_tcp  # here: tcp.py imports this module
 
         return await open_tcp(*tcp, lu.target)
-    return await open_serial(lu.target, lu.baud or baud)
+    return await open_serial(lu.target, lu.baud or baud, parity)
 
 
 def _plain_tcp(target: str) -> tuple[str, int] | None:

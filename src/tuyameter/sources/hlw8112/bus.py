@@ -1,0 +1,178 @@
+"""How the HLW8112 source reaches its chip: one transaction at a time (hlw8112/session.py says which).
+
+- :class:`UartBus` — a serial line at 8E1 (a device, ``socket://``, ``rfc2217://`` or an emulator's
+  pty): send the request, wait for the answer's bytes or the timeout;
+- :class:`SpidevBus` — Linux ``spidev`` (``spi:///dev/spidev0.0?speed=500000&mode=1``), the optional
+  ``spidev`` package, each transfer in a worker thread;
+- :class:`SimSpiBus` — the emulated chip in-process through the same interface
+  (``spi://sim?speed=500000&mode=1&rate=30&seed=1&fault=no-cs``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from tuyameter.emulator.hlw8112_meter import EmulatedHlw8112
+from tuyameter.emulator.hlw8112_wire import check_faults
+from tuyameter.hlw8112.session import Transaction
+from tuyameter.transport.links import Link, LinkError, open_link
+
+DEFAULT_HZ = 500_000
+MAX_HZ = 10_000_000
+
+
+class BusError(Exception):
+    """The bus cannot be opened or used (the message says why)."""
+
+
+class ChipBus(Protocol):
+    spi: bool
+    description: str
+
+    async def transact(self, t: Transaction) -> bytes: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SpiUrl:
+    device: str  # /dev/spidevB.C, or "sim"
+    hz: int
+    mode: int
+    params: dict[str, list[str]]
+
+
+def parse_spi_url(url: str) -> SpiUrl:
+    parts = urlsplit(url)
+    params = parse_qs(parts.query)
+    device = "sim" if parts.netloc == "sim" else parts.path
+    if not device:
+        raise ValueError(f"{url}: name the device, spi:///dev/spidev0.0, or spi://sim for the emulator")
+
+    def number(key: str, default: int, lo: int, hi: int) -> int:
+        text = (params.get(key) or [str(default)])[-1]
+        try:
+            v = int(text)
+        except ValueError:
+            raise ValueError(f"{url}: {key} must be a whole number, not {text!r}") from None
+        if not lo <= v <= hi:
+            raise ValueError(f"{url}: {key} must be in {lo}..{hi}, not {v}")
+        return v
+
+    hz, mode = number("speed", DEFAULT_HZ, 1000, MAX_HZ), number("mode", 1, 0, 3)
+    if device == "sim":
+        check_faults(params.get("fault", []))
+        number("seed", 0, 0, 2**31)
+        number("rate", 1, 1, 10_000)
+        unknown = set(params) - {"speed", "mode", "seed", "rate", "fault", "start"}
+    else:
+        unknown = set(params) - {"speed", "mode"}
+    if unknown:
+        raise ValueError(f"{url}: unknown parameter {sorted(unknown)[0]!r}")
+    return SpiUrl(device, hz, mode, params)
+
+
+class SimSpiBus:
+    spi = True
+
+    def __init__(self, u: SpiUrl, clock_rate: float | None) -> None:
+        p = u.params
+        rate = float((p.get("rate") or [str(clock_rate or 1)])[-1])
+        seed, starts = int((p.get("seed") or ["0"])[-1]), p.get("start")
+        start = starts[-1] if starts else None
+        self.meter = EmulatedHlw8112(seed=seed, speed=rate, faults=tuple(p.get("fault", [])), start=start)
+        self.hz, self.mode = u.hz, u.mode
+        self.description = f"emulated HLW8112 over SPI (mode {u.mode}, {u.hz} Hz)"
+
+    def clock(self) -> float:
+        """The emulator's simulated seconds (it may run faster than the wall clock)."""
+        self.meter.sync(time.monotonic())
+        return self.meter.sim_t
+
+    async def transact(self, t: Transaction) -> bytes:
+        self.meter.sync(time.monotonic())
+        return self.meter.wire.spi_transfer(t.data, self.mode, self.hz)
+
+    async def close(self) -> None:
+        return None
+
+
+class SpidevBus:
+    spi = True
+
+    def __init__(self, u: SpiUrl) -> None:
+        try:
+            import spidev  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        except ImportError:
+            raise BusError("SPI needs the spidev package: pip install 'tuyameter[spi]'") from None
+        name = u.device.rsplit("/", 1)[-1]
+        if not name.startswith("spidev") or "." not in name:
+            raise BusError(f"{u.device}: an SPI device is /dev/spidevBUS.CS")
+        bus, cs = name.removeprefix("spidev").split(".", 1)
+        dev: Any = spidev.SpiDev()
+        try:
+            dev.open(int(bus), int(cs))
+        except (OSError, ValueError) as e:
+            raise BusError(f"cannot open {u.device}: {e}") from None
+        dev.mode, dev.max_speed_hz, dev.bits_per_word = u.mode, u.hz, 8
+        self.dev = dev
+        self.description = f"{u.device} (SPI mode {u.mode}, {u.hz} Hz)"
+
+    async def transact(self, t: Transaction) -> bytes:
+        return bytes(await asyncio.to_thread(self.dev.xfer2, list(t.data)))
+
+    async def close(self) -> None:
+        self.dev.close()
+
+
+class UartBus:
+    spi = False
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.description = f"{getattr(link, 'description', 'serial line')} (8E1)"
+        self._pending = bytearray()
+
+    async def transact(self, t: Transaction) -> bytes:
+        self._pending.clear()  # whatever arrived unasked (noise, a late answer) is not this answer
+        await self.link.write(t.data)
+        if not t.answer_size:
+            return b""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + t.timeout
+        while len(self._pending) < t.answer_size:
+            left = end - loop.time()
+            if left <= 0:
+                break
+            try:
+                self._pending += await asyncio.wait_for(self.link.read(), left)
+            except TimeoutError:
+                break
+        out = bytes(self._pending[: t.answer_size])
+        del self._pending[: t.answer_size]
+        return out
+
+    async def close(self) -> None:
+        await self.link.close()
+
+
+def uart_link_url(url: str) -> str:
+    """The serial line's own URL: ``proto=`` is ours, not pyserial's."""
+    parts = urlsplit(url)
+    rest = [(k, v) for k, vs in parse_qs(parts.query).items() for v in vs if k != "proto"]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
+
+
+async def open_bus(url: str, clock_rate: float | None = None) -> ChipBus:
+    if urlsplit(url).scheme == "spi":
+        u = parse_spi_url(url)
+        return SimSpiBus(u, clock_rate) if u.device == "sim" else SpidevBus(u)
+    try:
+        link = await open_link(uart_link_url(url), 9600, parity="E")
+    except LinkError as e:
+        raise BusError(str(e)) from None
+    return UartBus(link)

@@ -1,0 +1,76 @@
+"""HLW8112 meters in the gateway: the emulated chip over SPI in-process, beside TuyaMCU meters, into
+the same meter model, energy accounting and store; a faulty board named in the meter's status."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from test_gateway import Collect, fast_backoff, wait_for
+from tuyameter.gateway import Gateway, MeterConfig
+from tuyameter.profiles import find_profile
+from tuyameter.sources import open_source
+from tuyameter.sources.hlw8112 import Hlw8112Source
+from tuyameter.store.sqlite import SqliteStore
+
+CLAMPS = find_profile("hlw8112_clamps")
+PJ = find_profile("pj1103a")
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_urls_pick_the_source_and_bad_ones_are_refused_at_once() -> None:
+    assert isinstance(open_source("spi://sim?rate=10", CLAMPS), Hlw8112Source)
+    assert isinstance(open_source("socket://127.0.0.1:7000?proto=hlw8112", CLAMPS), Hlw8112Source)
+    assert type(open_source("socket://127.0.0.1:7000", PJ)).__name__ == "TuyaMcuSource"
+    for url, says in (
+        ("spi://sim?fault=smoke", "unknown HLW8112 fault 'smoke'"),
+        ("spi://sim?speed=fast", "speed must be a whole number"),
+        ("spi://sim?mode=4", "mode must be in 0..3"),
+        ("spi://sim?colour=red", "unknown parameter 'colour'"),
+        ("spi://", "name the device"),
+        ("socket://127.0.0.1:7000?proto=bl0942", "no protocol 'bl0942'"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            open_source(url, CLAMPS)
+    with pytest.raises(ValueError, match="has no hlw8112 section"):
+        open_source("spi://sim", PJ)
+
+
+def test_an_emulated_chip_beside_a_tuyamcu_meter_and_a_faulty_board(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    out = Collect()
+    meters = [
+        MeterConfig("chip", "spi://sim?rate=60&seed=3&start=12:00"),
+        MeterConfig("broken", "spi://sim?fault=spien-low"),
+        MeterConfig("pj", "sim://pj1103a?speed=30&seed=1"),
+    ]
+    profiles = {"chip": CLAMPS, "broken": CLAMPS, "pj": PJ}
+
+    async def main() -> None:
+        gw = Gateway(meters, profiles, store=lambda: SqliteStore(db), outputs=[out], restart_backoff=fast_backoff)
+        async with gw:
+            await wait_for(lambda: len(out.of("chip")) >= 8 and len(out.of("pj")) >= 3, 60, "both meters reporting")
+            await wait_for(lambda: any("SPIEN" in s.detail for s in out.statuses if s.meter == "broken"), 20,
+                           "the broken board named")  # fmt: skip
+            d = gw.diagnostics("chip")
+            assert d["online"] is True and d["bad_answers"] == 0 and d["polls"] >= 8
+            assert gw.diagnostics("broken")["chip_failures"] >= 1
+            status = gw.status("chip")
+            assert status is not None and status.info["protocol"] == "hlw8112"
+
+    asyncio.run(main())
+    ups = out.of("chip")
+    v = ups[-1].values
+    assert 200 < v["voltage"] < 260 and 49 < v["frequency"] < 51
+    assert v["power_a"] > 0 and v["power_b"] < 0  # the house draws, the panels give at noon
+    assert v["power_total"] == pytest.approx(v["power_a"] + v["power_b"], abs=0.2)
+    fwd = [u.values["energy_forward_a"] for u in ups if "energy_forward_a" in u.values]
+    assert fwd == sorted(fwd) and fwd[-1] > 0  # energy only grows
+    rev = [u.values["energy_reverse_b"] for u in ups if "energy_reverse_b" in u.values]
+    assert rev[-1] > rev[0]
+    store = SqliteStore(db)
+    assert "chip" in store.meters() and store.last_record("chip") is not None
+    store.close()
