@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e import Proc, wait_until
 from test_gateway import Collect, fast_backoff, wait_for
 from tuyameter.gateway import Gateway, MeterConfig
 from tuyameter.profiles import find_profile
@@ -74,3 +75,36 @@ def test_an_emulated_chip_beside_a_tuyamcu_meter_and_a_faulty_board(tmp_path: Pa
     store = SqliteStore(db)
     assert "chip" in store.meters() and store.last_record("chip") is not None
     store.close()
+
+
+def _start_chip(*args: str) -> tuple[Proc, str]:
+    proc = Proc("sim", "hlw8112", "--start", "12:00", *args)
+    return proc, proc.wait_line(timeout=15)
+
+
+@pytest.mark.parametrize("where", ["--pty", "--tcp"])
+def test_run_reads_the_chip_emulator_over_a_uart(where: str) -> None:
+    sim, url = _start_chip(where, *(["127.0.0.1:0"] if where == "--tcp" else []), "--speed", "20", "--json")
+    assert "proto=hlw8112" in url
+    gw = Proc("run", url, "--profile", "hlw8112_clamps", "--id", "chip", "--no-store", "--json")
+    try:
+        ups = gw.wait_json(5, timeout=30)
+        truth = [j for j in sim.json_lines() if "volts" in j]
+        v = ups[-1]["values"]
+        assert min(t["volts"] for t in truth) - 3 < v["voltage"] < max(t["volts"] for t in truth) + 3
+        assert v["power_a"] > 0 and v["power_b"] < 0 and 49.5 < v["frequency"] < 50.5
+        fwd = [u["values"]["energy_forward_a"] for u in ups]
+        assert fwd == sorted(fwd)
+    finally:
+        gw.stop()
+        sim.stop()
+
+
+def test_a_silent_chip_is_named_in_the_status_line() -> None:
+    sim, url = _start_chip("--pty", "--fault", "unpowered", "--quiet")
+    gw = Proc("run", url, "--profile", "hlw8112_clamps", "--id", "chip", "--no-store")
+    try:
+        wait_until(lambda: any("no answer: the chip unpowered" in e for e in gw.err), 20, "the diagnosis")
+    finally:
+        gw.stop()
+        sim.stop()

@@ -1,4 +1,4 @@
-"""``tuyameter sim pj1103a`` — a PJ-1103A emulator on a pty or a TCP port."""
+"""``tuyameter sim pj1103a`` — a PJ-1103A emulator on a pty or a TCP port (``sim hlw8112``: the chip)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, run_async
 from tuyameter.cli.options import BAUD, CLOCK_RATE, PORT, REPORT_RATE
+from tuyameter.cli.sim_hlw8112 import fault_help, serve_hlw8112
 from tuyameter.emulator.factory import EMULATORS, EmulatorSpec, build_emulator
 from tuyameter.emulator.lan_serve import LanServer
 from tuyameter.emulator.pj1103a import Pj1103aEmulator
@@ -34,7 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "connect to (/dev/pts/N, the --link path, or socket://HOST:PORT).",
         epilog=f"Quirks: {quirk_help}. Send SIGUSR1 to cut the power once (kill -USR1 PID).",
     )
-    p.add_argument("model", choices=EMULATORS)
+    p.add_argument("model", choices=[*EMULATORS, "hlw8112"], help="pj1103a (TuyaMCU) or hlw8112 (the metering chip on "
+                   "a UART at 8E1)")  # fmt: skip
     where = p.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")
     where.add_argument("--tcp", metavar="HOST:PORT", help="serve on TCP, like a ser2net bridge (port 0: any free)")
@@ -89,6 +91,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="push measured values unasked (all) or only settings, as stock firmware does (settings)",
     )
     lan.add_argument("--device22", action="store_true", help="answer DP_QUERY with 'data unvalid'")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME",
+                   help=f"hlw8112: a board fault (repeatable): {fault_help()}")  # fmt: skip
     p.add_argument("--no-pace", action="store_true", help="do not pace output at the line's byte rate")
     p.add_argument("--json", action="store_true", help="print the true values of each report cycle as JSON lines")
     p.add_argument("--quiet", action="store_true", help="print only the endpoint line")
@@ -137,6 +141,10 @@ def _truth(emu: Pj1103aEmulator, state: MeterState) -> dict[str, object]:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    if args.model == "hlw8112":
+        return await serve_hlw8112(args, _host_port(args.tcp, "--tcp") if args.tcp else None)
+    if args.fault:
+        raise CliError("--fault is for the hlw8112 emulator; the pj1103a has --quirk")
     spec = EmulatorSpec(
         args.model,
         args.seed,
