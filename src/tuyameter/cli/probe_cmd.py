@@ -10,6 +10,8 @@ from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, emit_json, load_all_profiles, progress
 from tuyameter.cli.options import SECONDS, json_option, link_options, profile_options
 from tuyameter.profiles.match import ProfileMatch, best_fit
+from tuyameter.sources.base import url_proto
+from tuyameter.tools.hlw8112_probe import ChipProbe, probe_chip
 from tuyameter.tools.lan_probe import LanProbeResult, probe_lan
 from tuyameter.tools.probe import BAUDS, ProbeResult, probe
 
@@ -21,7 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=summary("probe"),
         description="Try 9600 then 115200 baud, handshake, list product info, protocol version and every DP, "
         "and say which profile fits. For tuya://ID@HOST?key_file=… (stock firmware): try the protocol "
-        "versions (or the one given), check the local key, list the DPs, the product key and the profile.",
+        "versions (or the one given), check the local key, list the DPs, the product key and the profile. "
+        "For an HLW8112 (spi://… or a serial URL with ?proto=hlw8112): a self-test of the chip and its wiring "
+        "that names the cause when it fails.",
     )
     p.add_argument("--listen", type=SECONDS, default=2.0, help="seconds to collect DPs after the handshake")
     p.set_defaults(func=cmd_probe)
@@ -127,7 +131,26 @@ def print_lan(r: LanProbeResult) -> None:
     _print_match(r.matches)
 
 
+def print_chip(r: ChipProbe) -> None:
+    print(f"HLW8112 self-test on {r.url} ({'SPI' if r.spi else 'UART'})")
+    for c in r.checks:
+        print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
+    if r.fix:
+        print(f"It answers with {r.fix}. Use that (in the URL, or on the board) and probe again.")
+    if r.cause:
+        print(f"The chip does not answer as it should. Likely: {r.cause}")
+    elif r.ok:
+        print("The chip answers, reads and writes correctly.")
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
+    if args.url.startswith("spi:") or url_proto(args.url) == "hlw8112":
+        chip = asyncio.run(probe_chip(args.url))
+        if args.json:
+            emit_json(chip.json())
+        else:
+            print_chip(chip)
+        return 0 if chip.ok else 1
     profiles = load_all_profiles(args.profile_dir)
     if args.url.startswith("tuya:"):
         try:
