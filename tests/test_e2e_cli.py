@@ -125,6 +125,8 @@ def test_demo_shows_both_channels_sign_change_and_growing_energy() -> None:
         # B imports (stand-by) and exports (sun) on both: sunrise on demo1, sunset on demo2
         wait_until(lambda: signs("demo1") == signs("demo2") == {True, False}, 60, "B changes sign on both meters")
         wait_until(lambda: of("demo1")[-1]["energy_forward_a"] > of("demo1")[0]["energy_forward_a"], 30, "energy")
+        # beside them an HLW8112 chip read over SPI (in-process), its energy growing too
+        wait_until(lambda: len(of("chip1")) >= 2 and of("chip1")[-1]["energy_forward_a"] > 0, 30, "the chip")
     finally:
         demo.stop()
     for meter in ("demo1", "demo2"):

@@ -91,6 +91,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "channel B flips between import and export within seconds.",
     )
     d.add_argument("--meters", type=METER_COUNT, default=2, help="how many emulated meters (default 2)")
+    d.add_argument("--hlw8112", type=int, default=1, choices=range(0, 11), metavar="N",
+                   help="emulated HLW8112 chips read over SPI beside them (profile hlw8112_clamps; default 1)")  # fmt: skip
     d.add_argument("--duration", type=SECONDS, help="stop after S seconds (default: until Ctrl-C)")
     d.add_argument("--speed", type=CLOCK_RATE, default=30.0, help="time acceleration (default 30)")
     d.add_argument("--quirk", action="append", default=[], metavar="NAME[=N]", help="emulator quirk for all meters")
@@ -263,8 +265,9 @@ def _run_workers(cfg: GatewayConfig, args: argparse.Namespace) -> int:
     return run_async(supervisor.run(), None)
 
 
-def demo_config(n: int, speed: float, quirks: list[str]) -> GatewayConfig:
-    """Meters whose simulated clocks start just before sunrise or sunset, alternately."""
+def demo_config(n: int, speed: float, quirks: list[str], chips: int = 0) -> GatewayConfig:
+    """Meters whose simulated clocks start just before sunrise or sunset, alternately; ``chips`` HLW8112
+    boards (in-process over SPI) after them."""
     if not 1 <= n <= 50:
         raise CliError("--meters must be 1..50")
     meters = []
@@ -273,16 +276,21 @@ def demo_config(n: int, speed: float, quirks: list[str]) -> GatewayConfig:
         q = "".join(f"&quirk={x}" for x in quirks)
         url = f"sim://pj1103a?seed={i + 1}&speed={speed:g}&start={start}{q}"
         meters.append(MeterConfig(id=f"demo{i + 1}", url=url, late_direction=[], suppress_lone_zeros=True))
+    for i in range(chips):
+        url = f"spi://sim?seed={i + 11}&rate={max(1, round(speed))}&start={'06:28' if i % 2 == 0 else '19:24'}"
+        meters.append(MeterConfig(id=f"chip{i + 1}", url=url, profile="hlw8112_clamps"))
     return GatewayConfig(meters)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    cfg = demo_config(args.meters, args.speed, args.quirk)
+    chips = 0 if args.lan else args.hlw8112
+    cfg = demo_config(args.meters, args.speed, args.quirk, chips)
     if not args.json:
         how = f" on stock firmware (Tuya LAN {args.lan} on loopback)" if args.lan else ""
+        also = f" and {chips} emulated HLW8112 chip(s) over SPI" if chips else ""
         print(
-            f"tuyameter demo: {args.meters} emulated PJ-1103A meter(s){how}, time ×{args.speed:g}. Clamp A is a "
-            "house, clamp B a solar inverter (negative = export). Ctrl-C stops.",
+            f"tuyameter demo: {args.meters} emulated PJ-1103A meter(s){how}{also}, time ×{args.speed:g}. Clamp A "
+            "is a house, clamp B a solar inverter (negative = export). Ctrl-C stops.",
             flush=True,
         )
     if args.lan:
