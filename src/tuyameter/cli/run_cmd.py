@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     d.add_argument("--meters", type=METER_COUNT, default=2, help="how many emulated meters (default 2)")
     d.add_argument("--hlw8112", type=int, default=1, choices=range(0, 11), metavar="N",
-                   help="emulated HLW8112 chips read over SPI beside them (profile hlw8112_clamps; default 1)")  # fmt: skip
+                   help="emulated HLW8112 chips over SPI beside them (profile hlw8112_clamps; default 1)")  # fmt: skip
     d.add_argument("--duration", type=SECONDS, help="stop after S seconds (default: until Ctrl-C)")
     d.add_argument("--speed", type=CLOCK_RATE, default=30.0, help="time acceleration (default 30)")
     d.add_argument("--quirk", action="append", default=[], metavar="NAME[=N]", help="emulator quirk for all meters")
