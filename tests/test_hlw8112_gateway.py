@@ -108,3 +108,12 @@ def test_a_silent_chip_is_named_in_the_status_line() -> None:
     finally:
         gw.stop()
         sim.stop()
+
+
+def test_a_missing_spi_device_is_a_clear_error() -> None:
+    from tuyameter.sources.hlw8112.bus import BusError, open_bus
+
+    with pytest.raises(BusError, match=r"pip install 'tuyameter\[spi\]'|cannot open /dev/spidev9\.9"):
+        asyncio.run(open_bus("spi:///dev/spidev9.9?speed=400000"))
+    with pytest.raises(BusError, match=r"pip install 'tuyameter\[spi\]'|an SPI device is /dev/spidevBUS\.CS"):
+        asyncio.run(open_bus("spi:///dev/ttyS0"))
