@@ -70,6 +70,9 @@ def test_an_emulated_chip_beside_a_tuyamcu_meter_and_a_faulty_board(tmp_path: Pa
     assert v["power_total"] == pytest.approx(v["power_a"] + v["power_b"], abs=0.2)
     fwd = [u.values["energy_forward_a"] for u in ups if "energy_forward_a" in u.values]
     assert fwd == sorted(fwd) and fwd[-1] > 0  # energy only grows
+    # the chip's counters go through the same accountant and day totals as a TuyaMCU meter's
+    assert "energy_forward_a_meter" in v and "energy_forward_total_today" in v and "energy_reverse_b_today" in v
+    assert v["energy_reverse_total_today"] > 0
     rev = [u.values["energy_reverse_b"] for u in ups if "energy_reverse_b" in u.values]
     assert rev[-1] > rev[0]
     store = SqliteStore(db)

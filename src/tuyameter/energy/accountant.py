@@ -49,10 +49,10 @@ class Accountant:
     counts: dict[str, int] = field(default_factory=dict)  # event name → how often
 
     def __post_init__(self) -> None:
-        self._counters: list[DPSpec] = [d for d in self.profile.dps if d.counter]
+        self._counters: list[DPSpec] = [d for d in self.profile.quantities if d.counter]
         self._power_of: dict[str, str] = {}
         highs = []
-        for d in self.profile.dps:
+        for d in self.profile.quantities:
             if d.channel and d.is_power:
                 self._power_of[d.channel] = d.name
                 if d.range is not None:

@@ -72,10 +72,10 @@ class ConsoleOutput:
             signed: frozenset[str] = frozenset()
             if prof is not None:
                 signed = frozenset(prof.power_names())
-                units = {d.name: d.unit for d in prof.dps} | {c.name: c.unit for c in prof.computed}
-                decimals = {d.name: d.decimals for d in prof.dps} | {c.name: c.decimals for c in prof.computed}
+                units = {d.name: d.unit for d in prof.quantities} | {c.name: c.unit for c in prof.computed}
+                decimals = {d.name: d.decimals for d in prof.quantities} | {c.name: c.decimals for c in prof.computed}
                 # The gateway's energy totals have Wh resolution, finer than the meter's counters.
-                decimals |= {d.name: 3 for d in prof.dps if d.counter}
+                decimals |= {d.name: 3 for d in prof.quantities if d.counter}
             self._fmt[meter] = (units, decimals, signed)
         return self._fmt[meter]
 

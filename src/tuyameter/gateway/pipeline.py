@@ -38,7 +38,7 @@ class MeterPipeline:
         self.accountant = Accountant.from_dict(profile, saved_state) if saved_state else Accountant(profile)
         self.meter = MeterState(profile, options, meter_id=meter_id)
         self.keeps_history = keeps_history
-        self.periods = PeriodTotals([d.name for d in profile.dps if d.counter], zone)
+        self.periods = PeriodTotals([d.name for d in profile.quantities if d.counter], zone)
         self._power_names = profile.power_names()
         self._last_wall: float | None = None
         self._last_totals: dict[str, float] = {}

@@ -171,11 +171,11 @@ def diagnostic_components(settings: MqttSettings, meter: str) -> dict[str, dict[
 def device_config(settings: MqttSettings, meter: str, profile: Profile) -> dict[str, Any]:
     """The discovery payload for one meter."""
     cmps: dict[str, dict[str, Any]] = {}
-    for spec in profile.dps:
+    for spec in profile.quantities:
         c = dp_component(settings, meter, spec)
         if c is not None:
             cmps[spec.name] = c
-    for spec in profile.dps:
+    for spec in profile.quantities:
         if spec.counter:
             cmps[f"{spec.name}_meter"] = meter_counter_component(meter, spec)
             for period in ("today", "yesterday"):
@@ -206,8 +206,9 @@ def device_config(settings: MqttSettings, meter: str, profile: Profile) -> dict[
 
 def state_document(profile: Profile, values: Mapping[str, object]) -> dict[str, object]:
     """Every exposed name with its value (null while unknown), so templates never miss a key."""
-    doc: dict[str, object] = {d.name: None for d in profile.dps}
+    doc: dict[str, object] = {d.name: None for d in profile.quantities}
     doc.update({c.name: None for c in profile.computed})
-    doc.update({f"{d.name}_{s}": None for d in profile.dps if d.counter for s in ("meter", "today", "yesterday")})
+    counters = [d.name for d in profile.quantities if d.counter]
+    doc.update({f"{name}_{s}": None for name in counters for s in ("meter", "today", "yesterday")})
     doc.update(values)
     return doc

@@ -29,8 +29,8 @@ def validate_write(profile: Profile, name: str, value: Value) -> tuple[DPSpec, i
     """The quantity and its raw value for writing ``value`` to ``name``, or :class:`WriteRefused`."""
     spec = profile.by_name().get(name)
     if spec is None:
-        writable = ", ".join(d.name for d in profile.dps if d.writable)
-        raise WriteRefused(f"{profile.name} has no DP named {name!r}; writable: {writable}")
+        writable = ", ".join(d.name for d in profile.quantities if d.writable) or "none"
+        raise WriteRefused(f"{profile.name} has no quantity named {name!r}; writable: {writable}")
     if not spec.writable:
         raise WriteRefused(f"{name} is read-only")
     if isinstance(value, float) and not math.isfinite(value):

@@ -170,7 +170,8 @@ class Quantity(_Model):
 
     @property
     def type(self) -> DPType:
-        return self.binding.type
+        """The DP type; a quantity no TuyaMCU DP carries (an HLW8112 measurement) is a number: VALUE."""
+        return self.tuyamcu.type if self.tuyamcu is not None else DPType.VALUE
 
     @property
     def scale(self) -> float:
@@ -188,6 +189,8 @@ class Quantity(_Model):
 
     @property
     def decimals(self) -> int:
+        if self.tuyamcu is None:
+            return 2  # a chip's measurement, converted and rounded by its source
         s = f"{self.scale:.10f}".rstrip("0")
         return len(s.split(".")[1]) if "." in s else 0
 
