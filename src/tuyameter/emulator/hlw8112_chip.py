@@ -49,6 +49,8 @@ class Hlw8112Chip:
     now: float = 0.0
     truth: Truth = field(default_factory=Truth)
     pulses: dict[str, float] = field(default_factory=lambda: {"a": 0.0, "b": 0.0})
+    #: per channel, how far this chip's active power reads off its factory coefficient (0.01: 1 % high)
+    power_error: dict[str, float] = field(default_factory=dict)
     resets: int = 0
     reads: int = 0
     writes_refused: int = 0
@@ -144,7 +146,7 @@ class Hlw8112Chip:
         raw = self._power_raw(ch)
         if abs(raw) >> 8 < self.reg("PStartPA" if ch == "a" else "PStartPB"):
             return  # below the creep threshold
-        watts = abs(self.truth.watts_a if ch == "a" else self.truth.watts_b)
+        watts = abs(self.truth.watts_a if ch == "a" else self.truth.watts_b) * self._power_factor(ch)
         kwh = watts * dt / 3.6e6
         coeff = self.coefficients.energy_a if ch == "a" else self.coefficients.energy_b
         hf = self.reg("HFConst") or 1
@@ -180,10 +182,16 @@ class Hlw8112Chip:
     def _power_raw(self, ch: str) -> int:
         if not (self._on(ch) and self._on("u")):
             return 0
-        watts = self.truth.watts_a if ch == "a" else self.truth.watts_b
+        watts = (self.truth.watts_a if ch == "a" else self.truth.watts_b) * self._power_factor(ch)
         coeff = self.coefficients.power_pa if ch == "a" else self.coefficients.power_pb
         raw = round(watts * self._k1(ch) * self._k2() * 2**31 / coeff)
         return max(-(2**31), min(2**31 - 1, raw))
+
+    def _power_factor(self, ch: str) -> float:
+        """What the chip's power path makes of a watt: this chip's error against its factory
+        coefficient (``power_error``), corrected by PAGain / PBGain (P × (1 + gain / 2^15))."""
+        gain = r.to_signed(self.reg("PAGain" if ch == "a" else "PBGain"), 2)
+        return (1.0 + self.power_error.get(ch, 0.0)) * (1.0 + gain / 32768.0)
 
     def _measure(self) -> None:
         c, t = self.coefficients, self.truth

@@ -31,10 +31,16 @@ class TrueEnergy:
 
 
 class EmulatedHlw8112:
+    """``steady``: a constant load instead of the house and the sun (a calibration bench);
+    ``board``: the board as it really is (its sensors may differ from what a profile says);
+    ``power_error``: per channel, how far the chip's power reads off its coefficient."""
+
     def __init__(self, *, seed: int = 0, speed: float = 1.0, faults: tuple[str, ...] = (), start: str | None = None,
-                 board: Board = CLAMPS) -> None:  # fmt: skip
+                 board: Board = CLAMPS, steady: Truth | None = None,
+                 power_error: dict[str, float] | None = None) -> None:  # fmt: skip
         self.speed = speed
-        self.wire = Hlw8112Wire(Hlw8112Chip(board=board), faults, seed)
+        self.steady = steady
+        self.wire = Hlw8112Wire(Hlw8112Chip(board=board, power_error=dict(power_error or {})), faults, seed)
         self.house = HouseLoad(random.Random(seed + 1))
         self.solar = SolarInverter(random.Random(seed + 2))
         self.grid = Grid(random.Random(seed + 3))
@@ -56,12 +62,25 @@ class EmulatedHlw8112:
 
     def _step(self, dt: float) -> None:
         t = self.sim_t + dt
+        if self.steady is not None:
+            self._flow(self.steady, dt)
+            self.sim_t = t
+            return
         a = self.house.step(t, dt)
         b = self.solar.step(t, (t % 86400.0) / 3600.0, dt)
         volts, hz = self.grid.voltage(t), self.grid.frequency(t)
         amps_a, amps_b = abs(a.power) / (volts * a.pf), abs(b.power) / (volts * b.pf)
-        self.truth = Truth(volts=volts, hz=hz, amps_a=amps_a, amps_b=amps_b, watts_a=a.power, watts_b=b.power)
-        for ch, p in (("a", a.power), ("b", b.power)):
-            self.energy.wh[("reverse_" if p < 0 else "forward_") + ch] += abs(p) * dt / 3600.0
-        self.wire.advance(dt, self.truth)
+        self._flow(Truth(volts=volts, hz=hz, amps_a=amps_a, amps_b=amps_b, watts_a=a.power, watts_b=b.power), dt)
         self.sim_t = t
+
+    def _flow(self, truth: Truth, dt: float) -> None:
+        self.truth = truth
+        for ch, p in (("a", truth.watts_a), ("b", truth.watts_b)):
+            self.energy.wh[("reverse_" if p < 0 else "forward_") + ch] += abs(p) * dt / 3600.0
+        self.wire.advance(dt, truth)
+
+
+def steady_load(volts: float, watts_a: float, watts_b: float, hz: float = 50.0) -> Truth:
+    """Resistive loads (power factor 1) on both clamps: what a calibration bench runs."""
+    return Truth(volts=volts, hz=hz, amps_a=abs(watts_a) / volts, amps_b=abs(watts_b) / volts, watts_a=watts_a,
+                 watts_b=watts_b)  # fmt: skip

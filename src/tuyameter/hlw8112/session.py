@@ -6,7 +6,7 @@ out and hands back what came in — and passes the answer (``b""`` for none) to 
 
 setup: (SPI: EMUCON2 SDOCmos, written blind, so that SDO needs no pull-up) → SysStatus (clears the
 reset flag) → the factory coefficients and their checksum → write
-enable → SYSCON, EMUCON, EMUCON2 (HFConst when the profile sets one), each confirmed through WData
+enable → SYSCON, EMUCON, EMUCON2, PAGain, PBGain (HFConst when the profile sets one), each confirmed through WData
 and read back → write protect → select channel A.
 running: every ``poll`` seconds the measurements, the energy counters, EMUStatus and SysStatus; a
 reset flag or an EMUStatus checksum that no longer matches what was written means the chip lost
@@ -46,6 +46,9 @@ class ChipConfig:
     #: channel B reads a current transformer (EMUCON comp_off, EMUCON2 CHS_IB)
     ct_b: bool = True
     hfconst: int | None = None
+    #: PAGain / PBGain (signed): the power calibration the chip applies itself
+    pa_gain: int = 0
+    pb_gain: int = 0
     poll: float = 1.0
     #: seconds an answer may take over UART (a few bytes at 4800 baud take ~10 ms)
     answer_timeout: float = 0.2
@@ -67,7 +70,8 @@ class ChipConfig:
         return bits
 
     def writes(self, spi: bool) -> list[tuple[str, int]]:
-        out = [("SYSCON", self.syscon()), ("EMUCON", self.emucon()), ("EMUCON2", self.emucon2(spi))]
+        out = [("SYSCON", self.syscon()), ("EMUCON", self.emucon()), ("EMUCON2", self.emucon2(spi)),
+               ("PAGain", r.from_signed(self.pa_gain, 2)), ("PBGain", r.from_signed(self.pb_gain, 2))]  # fmt: skip
         if self.hfconst is not None:
             out.append(("HFConst", self.hfconst))
         return out

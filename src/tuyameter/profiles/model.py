@@ -106,6 +106,9 @@ class Hlw8112Settings(_Model):
     pga_u: PgaGain = 1
     ct_b: bool = True
     hfconst: int | None = Field(None, ge=1, le=0xFFFF)
+    #: the chip's active power gain per channel (PAGain / PBGain: P × (1 + gain / 32768)), from calibration
+    pa_gain: int = Field(0, ge=-32768, le=32767)
+    pb_gain: int = Field(0, ge=-32768, le=32767)
     #: seconds between reads of the measurements
     poll: float = Field(1.0, ge=0.2, le=3600, allow_inf_nan=False)
 

@@ -5,7 +5,8 @@
 - :class:`SpidevBus` — Linux ``spidev`` (``spi:///dev/spidev0.0?speed=500000&mode=1``), the optional
   ``spidev`` package, each transfer in a worker thread;
 - :class:`SimSpiBus` — the emulated chip in-process through the same interface
-  (``spi://sim?speed=500000&mode=1&rate=30&seed=1&fault=no-cs``).
+  (``spi://sim?speed=500000&mode=1&rate=30&seed=1&fault=no-cs``; a calibration bench with
+  ``volts=230&load_a=2000&load_b=-1500&k1_a=5.1&k2=0.98&perr_a=0.01``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from tuyameter.emulator.hlw8112_meter import EmulatedHlw8112
+from tuyameter.emulator.hlw8112_meter import CLAMPS, EmulatedHlw8112, steady_load
 from tuyameter.emulator.hlw8112_wire import check_faults
+from tuyameter.hlw8112.convert import Board
 from tuyameter.hlw8112.session import Transaction
 from tuyameter.transport.links import Link, LinkError, open_link
 
@@ -68,7 +70,9 @@ def parse_spi_url(url: str) -> SpiUrl:
         check_faults(params.get("fault", []))
         number("seed", 0, 0, 2**31)
         number("rate", 1, 1, 10_000)
-        unknown = set(params) - {"speed", "mode", "seed", "rate", "fault", "start"}
+        for key, (lo, hi) in SIM_FLOATS.items():
+            real(params, key, lo, hi, url)
+        unknown = set(params) - {"speed", "mode", "seed", "rate", "fault", "start", *SIM_FLOATS}
     else:
         unknown = set(params) - {"speed", "mode"}
     if unknown:
@@ -76,15 +80,49 @@ def parse_spi_url(url: str) -> SpiUrl:
     return SpiUrl(device, hz, mode, params)
 
 
+#: the emulated bench's numbers: a steady resistive load (volts, watts per clamp) instead of the house
+#: and the sun, the board as it really is (K1, K2), the chip's power error per channel
+SIM_FLOATS = {"volts": (80.0, 300.0), "load_a": (-30000.0, 30000.0), "load_b": (-30000.0, 30000.0),
+              "k1_a": (0.01, 1000.0), "k1_b": (0.01, 1000.0), "k2": (0.01, 1000.0), "perr_a": (-0.5, 0.5),
+              "perr_b": (-0.5, 0.5)}  # fmt: skip
+
+
+def real(params: dict[str, list[str]], key: str, lo: float, hi: float, url: str = "") -> float | None:
+    values = params.get(key)
+    if not values:
+        return None
+    text = values[-1]
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{url}: {key} must be a number, not {text!r}") from None
+    if not lo <= v <= hi:
+        raise ValueError(f"{url}: {key} must be in {lo:g}..{hi:g}, not {v:g}")
+    return v
+
+
+def sim_meter(params: dict[str, list[str]], rate: float) -> EmulatedHlw8112:
+    """The emulated chip an ``spi://sim?…`` URL describes."""
+    f = {k: real(params, k, *SIM_FLOATS[k]) for k in SIM_FLOATS}
+    seed, starts = int((params.get("seed") or ["0"])[-1]), params.get("start")
+    board = CLAMPS
+    if any(f[k] is not None for k in ("k1_a", "k1_b", "k2")):
+        board = Board(k1_a=f["k1_a"] or CLAMPS.k1_a, k1_b=f["k1_b"] or CLAMPS.k1_b, k2=f["k2"] or CLAMPS.k2)
+    steady = None
+    if any(f[k] is not None for k in ("volts", "load_a", "load_b")):
+        steady = steady_load(f["volts"] or 230.0, f["load_a"] or 0.0, f["load_b"] or 0.0)
+    errors = {ch: v for ch in ("a", "b") if (v := f[f"perr_{ch}"]) is not None}
+    return EmulatedHlw8112(seed=seed, speed=rate, faults=tuple(params.get("fault", [])),
+                           start=starts[-1] if starts else None, board=board, steady=steady,
+                           power_error=errors)  # fmt: skip
+
+
 class SimSpiBus:
     spi = True
 
     def __init__(self, u: SpiUrl, clock_rate: float | None) -> None:
         p = u.params
-        rate = float((p.get("rate") or [str(clock_rate or 1)])[-1])
-        seed, starts = int((p.get("seed") or ["0"])[-1]), p.get("start")
-        start = starts[-1] if starts else None
-        self.meter = EmulatedHlw8112(seed=seed, speed=rate, faults=tuple(p.get("fault", [])), start=start)
+        self.meter = sim_meter(p, float((p.get("rate") or [str(clock_rate or 1)])[-1]))
         self.hz, self.mode = u.hz, u.mode
         self.description = f"emulated HLW8112 over SPI (mode {u.mode}, {u.hz} Hz)"
 

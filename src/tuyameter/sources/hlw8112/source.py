@@ -11,15 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 from tuyameter.hlw8112 import convert as cv
-from tuyameter.hlw8112.session import ChipConfig, ChipFailed, ChipReading, ChipReady, ChipRestarted, ChipSession
+from tuyameter.hlw8112.session import (
+    ChipConfig,
+    ChipFailed,
+    ChipReading,
+    ChipReady,
+    ChipRestarted,
+    ChipSession,
+    Event,
+)
 from tuyameter.pipeline.events import Batch, SourceState
 from tuyameter.pipeline.writes import WriteOutcome, validate_write
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
 from tuyameter.sources.hlw8112.bus import BusError, ChipBus, open_bus, parse_spi_url, uart_link_url
+from tuyameter.sources.hlw8112.drive import drive
 from tuyameter.sources.running import RunningSource
 from tuyameter.sources.tuyamcu.source import scaled_clock
 from tuyameter.transport.links import LinkError, check_link_url, parse_link_url
@@ -34,7 +42,7 @@ def chip_config(profile: Profile) -> ChipConfig:
         raise ValueError(f"profile {profile.name!r} has no hlw8112 section (the board): use hlw8112_clamps or "
                          "write one (docs/hlw8112.md)")  # fmt: skip
     board = cv.Board(k1_a=s.k1_a, k1_b=s.k1_b, k2=s.k2, pga_a=s.pga_a, pga_b=s.pga_b, pga_u=s.pga_u)
-    return ChipConfig(board=board, ct_b=s.ct_b, hfconst=s.hfconst, poll=s.poll)
+    return ChipConfig(board=board, ct_b=s.ct_b, hfconst=s.hfconst, pa_gain=s.pa_gain, pb_gain=s.pb_gain, poll=s.poll)
 
 
 def check_url(url: str) -> None:
@@ -104,22 +112,12 @@ class Hlw8112Source(RunningSource):
             await asyncio.sleep(backoff.next())
 
     async def _drive(self, bus: ChipBus) -> None:
-        loop = asyncio.get_running_loop()
         session = self.session = ChipSession(self.config, spi=bus.spi)
         self._set_state(SourceState.HANDSHAKING, f"{bus.description}: setting the chip up")
-        session.start(loop.time())
         self._restarted = True  # counters start again with every session
-        while True:
-            now = loop.time()
-            tx = session.pending(now)
-            if tx is not None:
-                session.answer(await bus.transact(tx), loop.time())
-            for e in session.events():
-                self._on_event(e, bus)
-            if tx is None:
-                await asyncio.sleep(max(0.0, session.next_deadline(loop.time()) - loop.time()))
+        await drive(bus, session, lambda e: self._on_event(e, bus))
 
-    def _on_event(self, e: Any, bus: ChipBus) -> None:
+    def _on_event(self, e: Event, bus: ChipBus) -> bool:
         if isinstance(e, ChipReady):
             coeff = " ".join(f"{v:04X}" for v in e.coefficients.values())
             self._set_state(SourceState.READY, f"{bus.description}: ready", {"protocol": "hlw8112",
@@ -138,3 +136,4 @@ class Hlw8112Source(RunningSource):
             self.failures += 1
             self.last_failure = e.reason
             self._set_state(SourceState.DOWN, e.reason)
+        return False  # the source runs until it is stopped
