@@ -63,7 +63,7 @@ def test_writes_are_validated_echoed_and_applied() -> None:
             ("report_rate", 99, "outside 3..60"),
             ("calibration_current_a", 1.25, "outside 0.8..1.2"),
             ("power_a", 5, "read-only"),
-            ("nonsense", 1, "no DP named"),
+            ("nonsense", 1, "no quantity named"),
             ("report_rate", float("inf"), "not a number"),
             ("calibration_voltage", 1e308, "outside"),
         ):
