@@ -61,6 +61,13 @@ def test_an_emulated_chip_beside_a_tuyamcu_meter_and_a_faulty_board(tmp_path: Pa
             assert gw.diagnostics("broken")["chip_failures"] >= 1
             status = gw.status("chip")
             assert status is not None and status.info["protocol"] == "hlw8112"
+            assert gw.traffic("chip") == []  # the first look starts keeping the transactions
+            await wait_for(lambda: any(t.command == "read RmsU" and not t.outgoing for t in gw.traffic("chip")), 10,
+                           "a poll among the last transactions")  # fmt: skip
+            lines = gw.traffic("chip")
+            answer = next(t for t in lines if t.command == "read RmsU" and not t.outgoing)
+            assert answer.text.startswith("0x") and len(answer.raw.split()) == 4  # SPI: address byte + 3
+            assert any(t.outgoing and t.raw.startswith("26") for t in lines)  # the request: RmsU is 0x26
 
     asyncio.run(main())
     ups = out.of("chip")

@@ -45,7 +45,7 @@ def test_each_spi_fault_is_named_or_worked_around(query: str, fix: str | None, c
 def test_probe_over_a_uart_finds_the_baud_and_names_a_parity_problem() -> None:
     sim = Proc("sim", "hlw8112", "--pty", "--baud", "19200", "--quiet")
     try:
-        url = sim.wait_line(timeout=15).replace("baud=19200", "baud=9600")
+        url = "serial://" + sim.wait_line(timeout=15).replace("baud=19200", "baud=9600")  # the URL form
         r = run_cli("probe", url, "--json")
         got = json.loads(r.stdout)
         assert r.returncode == 1 and got["ok"] is False and got["fix"] == "19200 baud" and got["wire"] == "uart"

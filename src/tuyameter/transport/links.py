@@ -77,7 +77,7 @@ def parse_link_url(url: str) -> LinkUrl:
         if not name:
             raise LinkError(f"{url}: name the emulator, e.g. sim://pj1103a")
         return LinkUrl("sim", name, baud, params)
-    if parts.scheme in ("", "file") or (len(parts.scheme) == 1 and url[1:2] == ":"):
+    if parts.scheme in ("", "file", "serial") or (len(parts.scheme) == 1 and url[1:2] == ":"):
         return LinkUrl("serial", parts.path, baud)
     target = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
     return LinkUrl("serial", target, baud)

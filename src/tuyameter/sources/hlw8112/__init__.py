@@ -5,6 +5,6 @@ from tuyameter.sources.base import register_source
 from tuyameter.sources.hlw8112.source import Hlw8112Source
 
 register_source(("spi",), Hlw8112Source)
-register_source(("", "file", "socket", "rfc2217"), Hlw8112Source, proto="hlw8112")
+register_source(("", "file", "serial", "socket", "rfc2217"), Hlw8112Source, proto="hlw8112")
 
 __all__ = ["Hlw8112Source"]

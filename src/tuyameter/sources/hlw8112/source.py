@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
+from typing import Any
 
 from tuyameter.hlw8112 import convert as cv
 from tuyameter.hlw8112.session import (
@@ -21,14 +23,17 @@ from tuyameter.hlw8112.session import (
     ChipRestarted,
     ChipSession,
     Event,
+    Transaction,
 )
-from tuyameter.pipeline.events import Batch, SourceState
+from tuyameter.pipeline.events import Batch, SourceState, TrafficLine
 from tuyameter.pipeline.writes import WriteOutcome, validate_write
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
 from tuyameter.sources.hlw8112.bus import BusError, ChipBus, open_bus, parse_spi_url, uart_link_url
 from tuyameter.sources.hlw8112.drive import drive
+from tuyameter.sources.hlw8112.traffic import chip_lines
 from tuyameter.sources.running import RunningSource
+from tuyameter.sources.traffic import Tap, to_wall
 from tuyameter.sources.tuyamcu.source import scaled_clock
 from tuyameter.transport.links import LinkError, check_link_url, parse_link_url
 from tuyameter.util.backoff import Backoff
@@ -71,6 +76,9 @@ class Hlw8112Source(RunningSource):
         self.failures = 0
         self.last_failure: str | None = None
         self.batches = 0
+        #: while someone looks at the link: its last transactions (sources/traffic.py)
+        self._ring: deque[tuple[float, Transaction, bytes]] | None = None
+        self._tap = Tap(self._tap_into, size=120)
         super().__init__(scaled_clock(opts.clock_rate) if opts.clock_rate else time.time)
 
     async def write(self, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome:
@@ -86,6 +94,17 @@ class Hlw8112Source(RunningSource):
             out |= {"transactions": s.transactions, "bad_answers": s.bad_answers, "setups": s.setups,
                     "chip_restarts": s.restarts, "polls": s.polls}  # fmt: skip
         return out
+
+    def recent_traffic(self) -> list[TrafficLine]:
+        spi = self._bus.spi if self._bus is not None else self.url.startswith("spi:")
+        return chip_lines(self._look(), spi, to_wall(asyncio.get_running_loop().time))
+
+    def _tap_into(self, ring: deque[Any] | None) -> None:
+        self._ring = ring
+
+    def _trace(self, t: float, tx: Transaction, rx: bytes) -> None:
+        if self._ring is not None:
+            self._ring.append((t, tx, rx))
 
     async def _run(self) -> None:
         backoff = Backoff(initial=0.5, maximum=self.options.reconnect_max)
@@ -115,7 +134,7 @@ class Hlw8112Source(RunningSource):
         session = self.session = ChipSession(self.config, spi=bus.spi)
         self._set_state(SourceState.HANDSHAKING, f"{bus.description}: setting the chip up")
         self._restarted = True  # counters start again with every session
-        await drive(bus, session, lambda e: self._on_event(e, bus))
+        await drive(bus, session, lambda e: self._on_event(e, bus), self._trace)
 
     def _on_event(self, e: Event, bus: ChipBus) -> bool:
         if isinstance(e, ChipReady):

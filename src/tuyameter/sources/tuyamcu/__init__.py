@@ -5,6 +5,6 @@ from tuyameter.sources.base import register_source
 from tuyameter.sources.tuyamcu.binding import DPBinding
 from tuyameter.sources.tuyamcu.source import TuyaMcuSource
 
-register_source(("", "file", "socket", "rfc2217", "loop", "sim"), TuyaMcuSource)
+register_source(("", "file", "serial", "socket", "rfc2217", "loop", "sim"), TuyaMcuSource)
 
 __all__ = ["DPBinding", "TuyaMcuSource"]
