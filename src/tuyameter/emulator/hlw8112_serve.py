@@ -17,7 +17,7 @@ import tty
 from collections.abc import Callable
 
 from tuyameter.emulator.hlw8112_meter import EmulatedHlw8112
-from tuyameter.emulator.serve import _BAUDS, garble
+from tuyameter.emulator.serve import _BAUDS, garble, read_master
 
 
 class _Uart:
@@ -60,14 +60,10 @@ class Hlw8112PtyServer:
         return _BAUDS.get(attrs[5]) == self.uart.baud
 
     def _on_readable(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            data = os.read(self.master, 4096)
-        except BlockingIOError:
-            return
-        except OSError:  # no client yet: look again a little later instead of spinning
-            loop.remove_reader(self.master)
-            self._rearm = loop.call_later(0.1, loop.add_reader, self.master, self._on_readable)
+        data, rearm = read_master(self.master, self._on_readable)
+        if rearm is not None:
+            self._rearm = rearm
+        if not data:
             return
         baud_ok = self._baud_ok()
         out = self.uart.answer(data if baud_ok else garble(data))

@@ -53,6 +53,20 @@ async def _pump(emu: Pj1103aEmulator, out: Callable[[bytes], asyncio.Future[None
         await asyncio.sleep(min(TICK, max(wait, 0.001)))
 
 
+def read_master(master: int, again: Callable[[], None]) -> tuple[bytes, asyncio.TimerHandle | None]:
+    """What a client wrote to a pty (its master side, non-blocking), and the timer that watches it again
+    when no client has the port open yet (EIO: the master stays "readable" until one does, so it is
+    looked at a little later instead of spinning)."""
+    loop = asyncio.get_running_loop()
+    try:
+        return os.read(master, 4096), None
+    except BlockingIOError:
+        return b"", None
+    except OSError:
+        loop.remove_reader(master)
+        return b"", loop.call_later(0.1, loop.add_reader, master, again)
+
+
 class PtyServer:
     """The emulator on the master side of a pty; clients open :attr:`path`."""
 
@@ -94,16 +108,9 @@ class PtyServer:
 
     def _on_readable(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            data = os.read(self.master, 4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            # EIO: no client has the port open. The master stays "readable"
-            # until one does, so look again a little later instead of spinning.
-            loop.remove_reader(self.master)
-            self._rearm = loop.call_later(0.1, loop.add_reader, self.master, self._on_readable)
-            return
+        data, rearm = read_master(self.master, self._on_readable)
+        if rearm is not None:
+            self._rearm = rearm
         if data and self._line_ok():
             self.emu.receive_data(data, loop.time())
 

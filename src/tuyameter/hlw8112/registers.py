@@ -100,6 +100,8 @@ REGISTERS: tuple[Reg, ...] = (
 
 BY_ADDR: dict[int, Reg] = {r.addr: r for r in REGISTERS}
 BY_NAME: dict[str, Reg] = {r.name: r for r in REGISTERS}
+#: register name → address
+ADDR: dict[str, int] = {r.name: r.addr for r in REGISTERS}
 COEFFICIENTS = tuple(BY_NAME[n] for n in ("RmsIAC", "RmsIBC", "RmsUC", "PowerPAC", "PowerPBC", "PowerSC",
                                           "EnergyAC", "EnergyBC"))  # fmt: skip
 

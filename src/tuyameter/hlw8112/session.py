@@ -30,9 +30,8 @@ from tuyameter.hlw8112.frames import (
     uart_answer_size,
     uart_request,
 )
-from tuyameter.hlw8112.registers import BY_NAME, COEFFICIENTS
+from tuyameter.hlw8112.registers import ADDR, COEFFICIENTS
 
-ADDR = {name: reg.addr for name, reg in BY_NAME.items()}
 POLL_NAMES = ("RmsU", "RmsIA", "RmsIB", "PowerPA", "PowerPB", "PowerS", "PowerFactor", "Ufreq", "Energy_PA",
               "Energy_PB", "EMUStatus", "SysStatus")  # fmt: skip
 RETRY_S = 5.0

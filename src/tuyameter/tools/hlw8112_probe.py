@@ -26,13 +26,12 @@ from tuyameter.hlw8112.frames import (
     uart_answer_size,
     uart_request,
 )
-from tuyameter.hlw8112.registers import BY_NAME, COEFFICIENTS, emustatus_checksum
+from tuyameter.hlw8112.registers import ADDR, COEFFICIENTS, emustatus_checksum
 from tuyameter.hlw8112.session import Transaction
 from tuyameter.sources.hlw8112.bus import BusError, ChipBus, open_bus
 
 UART_BAUDS = (9600, 4800, 19200, 38400)
 SLOWER_HZ = (200_000, 100_000, 50_000)
-ADDR = {name: reg.addr for name, reg in BY_NAME.items()}
 
 
 @dataclass

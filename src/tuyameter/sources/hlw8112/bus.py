@@ -56,14 +56,8 @@ def parse_spi_url(url: str) -> SpiUrl:
         raise ValueError(f"{url}: name the device, spi:///dev/spidev0.0, or spi://sim for the emulator")
 
     def number(key: str, default: int, lo: int, hi: int) -> int:
-        text = (params.get(key) or [str(default)])[-1]
-        try:
-            v = int(text)
-        except ValueError:
-            raise ValueError(f"{url}: {key} must be a whole number, not {text!r}") from None
-        if not lo <= v <= hi:
-            raise ValueError(f"{url}: {key} must be in {lo}..{hi}, not {v}")
-        return v
+        v = param(params, key, lo, hi, url, whole=True)
+        return default if v is None else int(v)
 
     hz, mode = number("speed", DEFAULT_HZ, 1000, MAX_HZ), number("mode", 1, 0, 3)
     if device == "sim":
@@ -71,7 +65,7 @@ def parse_spi_url(url: str) -> SpiUrl:
         number("seed", 0, 0, 2**31)
         number("rate", 1, 1, 10_000)
         for key, (lo, hi) in SIM_FLOATS.items():
-            real(params, key, lo, hi, url)
+            param(params, key, lo, hi, url)
         unknown = set(params) - {"speed", "mode", "seed", "rate", "fault", "start", *SIM_FLOATS}
     else:
         unknown = set(params) - {"speed", "mode"}
@@ -87,15 +81,17 @@ SIM_FLOATS = {"volts": (80.0, 300.0), "load_a": (-30000.0, 30000.0), "load_b": (
               "perr_b": (-0.5, 0.5)}  # fmt: skip
 
 
-def real(params: dict[str, list[str]], key: str, lo: float, hi: float, url: str = "") -> float | None:
+def param(params: dict[str, list[str]], key: str, lo: float, hi: float, url: str = "", *,
+          whole: bool = False) -> float | None:  # fmt: skip
+    """A URL's number (its last value), checked against [lo, hi]; None when the URL has none."""
     values = params.get(key)
     if not values:
         return None
     text = values[-1]
     try:
-        v = float(text)
+        v = int(text) if whole else float(text)
     except ValueError:
-        raise ValueError(f"{url}: {key} must be a number, not {text!r}") from None
+        raise ValueError(f"{url}: {key} must be a {'whole ' if whole else ''}number, not {text!r}") from None
     if not lo <= v <= hi:
         raise ValueError(f"{url}: {key} must be in {lo:g}..{hi:g}, not {v:g}")
     return v
@@ -103,7 +99,7 @@ def real(params: dict[str, list[str]], key: str, lo: float, hi: float, url: str 
 
 def sim_meter(params: dict[str, list[str]], rate: float) -> EmulatedHlw8112:
     """The emulated chip an ``spi://sim?…`` URL describes."""
-    f = {k: real(params, k, *SIM_FLOATS[k]) for k in SIM_FLOATS}
+    f = {k: param(params, k, *SIM_FLOATS[k]) for k in SIM_FLOATS}
     seed, starts = int((params.get("seed") or ["0"])[-1]), params.get("start")
     board = CLAMPS
     if any(f[k] is not None for k in ("k1_a", "k1_b", "k2")):
