@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import Proc, wait_until
+from e2e import Proc, run_cli, wait_until
 from test_gateway import Collect, fast_backoff, wait_for
 from tuyameter.gateway import Gateway, MeterConfig
 from tuyameter.profiles import find_profile
@@ -127,3 +127,16 @@ def test_a_missing_spi_device_is_a_clear_error() -> None:
         asyncio.run(open_bus("spi:///dev/spidev9.9?speed=400000"))
     with pytest.raises(BusError, match=r"pip install 'tuyameter\[spi\]'|an SPI device is /dev/spidevBUS\.CS"):
         asyncio.run(open_bus("spi:///dev/ttyS0"))
+
+
+def test_an_ftdi_adapter_that_is_not_there_is_a_clear_error() -> None:
+    from tuyameter.sources.hlw8112.bus import BusError, open_bus
+
+    assert isinstance(open_source("ftdi://ftdi:232h/1?speed=400000", CLAMPS), Hlw8112Source)
+    with pytest.raises(ValueError, match="mode must be in 0..3"):
+        open_source("ftdi://ftdi:232h/1?mode=9", CLAMPS)
+    # no adapter on this machine (and perhaps no libusb): pyftdi's own reason, named with the URL
+    with pytest.raises(BusError, match=r"cannot open ftdi://ftdi:232h/1: "):
+        asyncio.run(open_bus("ftdi://ftdi:232h/1?speed=400000"))
+    r = run_cli("probe", "ftdi://ftdi:232h/1", "--json")
+    assert r.returncode == 1 and "cannot open the bus: cannot open ftdi://ftdi:232h/1" in r.stdout

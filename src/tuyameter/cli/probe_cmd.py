@@ -144,7 +144,7 @@ def print_chip(r: ChipProbe) -> None:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    if args.url.startswith("spi:") or url_proto(args.url) == "hlw8112":
+    if args.url.startswith(("spi:", "ftdi:")) or url_proto(args.url) == "hlw8112":
         chip = asyncio.run(probe_chip(args.url))
         if args.json:
             emit_json(chip.json())

@@ -4,6 +4,8 @@
   pty): send the request, wait for the answer's bytes or the timeout;
 - :class:`SpidevBus` — Linux ``spidev`` (``spi:///dev/spidev0.0?speed=500000&mode=1``), the optional
   ``spidev`` package, each transfer in a worker thread;
+- :class:`FtdiBus` — a USB-SPI adapter (FT232H) through the optional ``pyftdi`` package
+  (``ftdi://ftdi:232h/1?speed=500000&mode=1``);
 - :class:`SimSpiBus` — the emulated chip in-process through the same interface
   (``spi://sim?speed=500000&mode=1&rate=30&seed=1&fault=no-cs``; a calibration bench with
   ``volts=230&load_a=2000&load_b=-1500&k1_a=5.1&k2=0.98&perr_a=0.01``).
@@ -49,9 +51,14 @@ class SpiUrl:
 
 
 def parse_spi_url(url: str) -> SpiUrl:
+    """``spi:///dev/spidevB.C``, ``spi://sim`` or ``ftdi://ftdi:232h/1`` (the device: pyftdi's URL), with
+    ``speed`` (Hz), ``mode`` (and for the emulator its bench)."""
     parts = urlsplit(url)
     params = parse_qs(parts.query)
-    device = "sim" if parts.netloc == "sim" else parts.path
+    if parts.scheme == "ftdi":
+        device = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    else:
+        device = "sim" if parts.netloc == "sim" else parts.path
     if not device:
         raise ValueError(f"{url}: name the device, spi:///dev/spidev0.0, or spi://sim for the emulator")
 
@@ -163,6 +170,32 @@ class SpidevBus:
         self.dev.close()
 
 
+class FtdiBus:
+    """An FT232H (or another MPSSE FTDI chip) as an SPI master, through pyftdi: chip select 0."""
+
+    spi = True
+
+    def __init__(self, u: SpiUrl) -> None:
+        try:
+            from pyftdi.spi import SpiController  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        except ImportError:
+            raise BusError("an FTDI adapter needs pyftdi: pip install 'tuyameter[ftdi]'") from None
+        ctrl: Any = SpiController(cs_count=1)
+        try:
+            ctrl.configure(u.device)
+            self.port: Any = ctrl.get_port(cs=0, freq=u.hz, mode=u.mode)
+        except Exception as e:  # pyftdi and pyusb raise their own kinds (no device, no libusb, busy)
+            raise BusError(f"cannot open {u.device}: {e}") from None
+        self.ctrl = ctrl
+        self.description = f"{u.device} (SPI mode {u.mode}, {u.hz} Hz)"
+
+    async def transact(self, t: Transaction) -> bytes:
+        return bytes(await asyncio.to_thread(self.port.exchange, t.data, duplex=True))
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.ctrl.terminate)
+
+
 class UartBus:
     spi = False
 
@@ -202,7 +235,10 @@ def uart_link_url(url: str) -> str:
 
 
 async def open_bus(url: str, clock_rate: float | None = None) -> ChipBus:
-    if urlsplit(url).scheme == "spi":
+    scheme = urlsplit(url).scheme
+    if scheme == "ftdi":
+        return await asyncio.to_thread(FtdiBus, parse_spi_url(url))  # USB set-up blocks: not on the loop
+    if scheme == "spi":
         u = parse_spi_url(url)
         return SimSpiBus(u, clock_rate) if u.device == "sim" else SpidevBus(u)
     try:

@@ -52,7 +52,7 @@ def chip_config(profile: Profile) -> ChipConfig:
 
 def check_url(url: str) -> None:
     """What is wrong with an HLW8112 URL, before anything is opened (ValueError)."""
-    if url.startswith("spi:"):
+    if url.startswith(("spi:", "ftdi:")):
         parse_spi_url(url)
         return
     try:
@@ -96,7 +96,7 @@ class Hlw8112Source(RunningSource):
         return out
 
     def recent_traffic(self) -> list[TrafficLine]:
-        spi = self._bus.spi if self._bus is not None else self.url.startswith("spi:")
+        spi = self._bus.spi if self._bus is not None else self.url.startswith(("spi:", "ftdi:"))
         return chip_lines(self._look(), spi, to_wall(asyncio.get_running_loop().time))
 
     def _tap_into(self, ring: deque[Any] | None) -> None:
