@@ -133,7 +133,7 @@ def test_an_ftdi_adapter_that_is_not_there_is_a_clear_error() -> None:
     from tuyameter.sources.hlw8112.bus import BusError, open_bus
 
     assert isinstance(open_source("ftdi://ftdi:232h/1?speed=400000", CLAMPS), Hlw8112Source)
-    with pytest.raises(ValueError, match="mode must be in 0..3"):
+    with pytest.raises(ValueError, match=r"mode must be in 0\.\.3"):
         open_source("ftdi://ftdi:232h/1?mode=9", CLAMPS)
     # no adapter on this machine (and perhaps no libusb): pyftdi's own reason, named with the URL
     with pytest.raises(BusError, match=r"cannot open ftdi://ftdi:232h/1: "):
