@@ -136,18 +136,24 @@ class MeterState:
 
     # -- internals ---------------------------------------------------------
 
+    def _implausible(self, name: str, value: object) -> None:
+        n = self.stats.implausible_by_name[name] = self.stats.implausible_by_name.get(name, 0) + 1
+        if worth_logging(n):
+            log.warning("%s: implausible %s %r dropped (%d so far)", self.meter_id, name, value, n)
+
     def _route(self, r: Reading) -> None:
         name, value = r
         spec = self._by_name.get(name)
         if spec is None:
             self.stats.unknown += 1
+            if isinstance(value, float) and not math.isfinite(value):
+                self._implausible(name, value)  # kept as it came, but never NaN or infinity
+                return
             self.reported[name] = value
             self._set(name, value)
             return
         if not spec.plausible(value):
-            n = self.stats.implausible_by_name[name] = self.stats.implausible_by_name.get(name, 0) + 1
-            if worth_logging(n):
-                log.warning("%s: implausible %s %r dropped (%d so far)", self.meter_id, name, value, n)
+            self._implausible(name, value)
             return
         ch = spec.channel
         if ch is not None and ch in self.options.late_direction:
