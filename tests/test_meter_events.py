@@ -161,8 +161,11 @@ def test_a_tap_keeps_frames_only_while_someone_asks() -> None:
         assert tap.ask() == [] and tap.ring is not None and attached == [tap.ring]
         tap.ring.extend([1, 2, 3, 4])
         assert tap.ask() == [2, 3, 4]
-        await asyncio.sleep(0.1)
-        assert tap.ask() == [2, 3, 4]  # asked again: held open
+        first = tap._timer.when() if tap._timer else 0.0
+        while asyncio.get_running_loop().time() <= first - 0.1:  # wait until half the hold has passed
+            await asyncio.sleep(0.01)
+        assert tap.ask() == [2, 3, 4]  # asked again: held open, the close moved later
+        assert tap._timer is not None and tap._timer.when() > first
         while tap.ring is not None:  # … until nobody asked for `hold` seconds
             await asyncio.sleep(0.02)
         assert attached[-1] is None

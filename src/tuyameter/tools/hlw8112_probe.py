@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from tuyameter.hlw8112 import registers as r
 from tuyameter.hlw8112.convert import Coefficients
-from tuyameter.hlw8112.diagnose import diagnose_coefficients
+from tuyameter.hlw8112.diagnose import SILENT_UART, diagnose_coefficients
 from tuyameter.hlw8112.frames import (
     AnswerError,
     Op,
@@ -190,8 +190,6 @@ def _narrowed(found: tuple[Coefficients, int] | str, spi: bool) -> str:
 
 def _symptom(found: tuple[Coefficients, int] | str, spi: bool) -> str:
     if isinstance(found, str):
-        from tuyameter.hlw8112.diagnose import SILENT_UART
-
         return f"{found}: {SILENT_UART}" if "0 bytes back" in found else found
     return diagnose_coefficients(found[0], found[1], spi=spi)
 
