@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 from tuyameter.emulator.hlw8112_chip import Hlw8112Chip, Truth
 from tuyameter.emulator.hlw8112_wire import Hlw8112Wire
 from tuyameter.hlw8112 import convert as cv
-from tuyameter.hlw8112.session import ChipConfig, ChipFailed, ChipReading, ChipReady, ChipRestarted, ChipSession
+from tuyameter.hlw8112.registers import BY_NAME, from_signed
+from tuyameter.hlw8112.session import (
+    CALIBRATION,
+    ChipConfig,
+    ChipFailed,
+    ChipReading,
+    ChipReady,
+    ChipRestarted,
+    ChipSession,
+)
 
 TRUTH = Truth(volts=229.3, hz=50.02, amps_a=4.5, amps_b=7.2, watts_a=930.0, watts_b=-1550.0)
 BOARD = cv.Board(k1_a=1.0, k1_b=2.5, k2=1.0, pga_a=16, pga_b=4, pga_u=1)
@@ -117,3 +126,22 @@ def test_any_answers_give_events_never_a_crash(answers: list[bytes], spi: bool) 
     for e in s.events():
         assert isinstance(e, ChipReady | ChipReading | ChipRestarted | ChipFailed)
     assert s.next_deadline(now) >= now
+
+
+@pytest.mark.parametrize("spi", [True, False], ids=["spi", "uart"])
+def test_the_calibration_registers_are_written_and_confirmed(spi: bool) -> None:
+    cal = {"pa_gain": -481, "pb_gain": 330, "ps_gain": -643, "phase_a": -60, "phase_b": 40, "pa_os": -2963,
+           "pb_os": 2352, "rms_ia_os": -9000, "rms_ib_os": -6000}  # fmt: skip
+    chip = Hlw8112Chip(board=cv.Board(k1_a=1.0, k1_b=2.5), rms_offset={"a": 9000, "b": 6000})
+    session = ChipSession(ChipConfig(board=BOARD, **cal), spi=spi)  # type: ignore[arg-type]
+    events = drive(session, Hlw8112Wire(chip), 3, truth=Truth(volts=230.0))
+    assert any(isinstance(e, ChipReady) for e in events), events
+    for name, attr in CALIBRATION:
+        assert chip.reg(name) == from_signed(cal[attr], BY_NAME[name].size), name
+    # the board's noise is gone from the current registers: with no current they read nothing
+    last = [e for e in events if isinstance(e, ChipReading)][-1]
+    assert last.raw["RmsIA"] == last.raw["RmsIB"] == 0 and last.values["current_a"] == 0.0
+    # an offset beyond the noise: RMS below zero sets bit 23, which reads as no current, not a huge one
+    chip.rms_offset["a"] = 8000
+    chip.advance(0.0)
+    assert chip.reg("RmsIA") == 0xFFFFFF - 999 and cv.rms(chip.reg("RmsIA")) == 0

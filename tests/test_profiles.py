@@ -89,6 +89,8 @@ BAD = [
     ("name: x\ntuyamcu: {baud: 0}\nquantities: []\n", 2, "greater than or equal to 50"),
     ("name: x\ntuyamcu:\n  wifi_state: 9\nquantities: []\n", 3, "less than or equal to 5"),
     ("name: x\nreport_ends_with: nope\ndps:\n  - {dp: 1, name: a, type: value}\n", 2, "report_ends_with"),
+    ("name: x\nhlw8112:\n  k2: 1.0\n  phase_a: 200\nquantities: []\n", 4, "less than or equal to 127"),
+    ("name: x\nhlw8112:\n  rms_ib_os: -40000\nquantities: []\n", 3, "greater than or equal to -32768"),
 ]
 
 

@@ -1,5 +1,6 @@
-"""``tuyameter calibrate URL --profile P --volts V --watts-a W [--watts-b W] -o OUT.yaml`` — an HLW8112
-board against a reference, written to a profile and checked by reading again."""
+"""``tuyameter calibrate URL --profile P [--step zero|gain|offset|phase] --volts V --watts-a W … -o OUT.yaml``
+— one step of an HLW8112 board's calibration against a reference, written to a profile and checked by
+reading again."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ import asyncio
 from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, DeviceError, emit_json, load_profile_arg, progress, write_profile_file
 from tuyameter.cli.options import json_option
-from tuyameter.hlw8112.calibrate import CalibrationError, Reference
-from tuyameter.tools.hlw8112_calibrate import GOOD, CalibrationRun, calibrate
+from tuyameter.hlw8112.calibrate import STEPS, CalibrationError, Reference
+from tuyameter.tools.hlw8112_calibrate import CalibrationRun, calibrate
+
+#: what each step needs on the clamps, and the step after it
+GUIDE = {
+    "zero": ("nothing through the clamps (loads off, or the clamps off the cables), the mains on", "gain"),
+    "gain": ("a steady resistive load (a kettle, a heater) near the rated current, PF 1", "offset"),
+    "offset": ("a small resistive load, about 5 % of the rated current (a 40–100 W bulb)", "phase"),
+    "phase": ("an inductive load with a power factor of 0.3–0.8 (0.5 is best), steady", None),
+}
 
 
 def _number(lo: float, hi: float, what: str):  # type: ignore[no-untyped-def]
@@ -26,53 +35,86 @@ def _number(lo: float, hi: float, what: str):  # type: ignore[no-untyped-def]
     return parse
 
 
+def _power_factor(what: str):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> tuple[float, bool]:
+        t = text.strip().upper()
+        lagging = not t.endswith("C")
+        number = _number(0.01, 1.0, what)(t.rstrip("LC"))
+        return number, lagging
+
+    return parse
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "calibrate",
         parents=[json_option()],
         help=summary("calibrate"),
-        description="Run a steady load (a kettle, a heater: resistive) through the clamps, read the reference "
-        "figures off a trusted meter, and give them here. The board's K1, K2 and the chip's power gains are "
-        "worked out, written to a copy of the profile, and checked by setting the chip up with them and reading "
-        "again. Watts of a clamp that exports are given as they read, negative.",
+        description="Calibrate in the datasheet's four steps, each with its own load, each run taking the "
+        "profile the step before wrote: --step zero (nothing flowing: the current offsets), gain (a resistive "
+        "load near the rated current: K1, K2 and the chip's power gains), offset (a small resistive load: the "
+        "power offsets), phase (an inductive load, PF 0.3-0.8, with --pf-a/--pf-b: the phase correction). Read "
+        "the reference figures off a trusted meter; watts of a clamp that exports are given as they read, "
+        "negative. The result is written to a copy of the profile and checked by setting the chip up with it "
+        "and reading again.",
     )
     p.add_argument("url", help="spi://… or a serial URL with ?proto=hlw8112")
     p.add_argument("--profile", required=True, help="the board's profile (name or .yaml) with its hlw8112: section")
     p.add_argument("--profile-dir", action="append", default=[], metavar="DIR", help="extra profile directory")
-    p.add_argument("--volts", type=_number(80, 300, "--volts"), required=True, help="reference voltage")
+    p.add_argument("--step", choices=STEPS, default="gain", help="which calibration (default gain)")
+    p.add_argument("--volts", type=_number(80, 300, "--volts"), help="reference voltage (all steps but zero)")
     for ch in ("a", "b"):
         p.add_argument(f"--watts-{ch}", type=_number(-30000, 30000, f"--watts-{ch}"),
                        help=f"reference active power on clamp {ch.upper()}")  # fmt: skip
         p.add_argument(f"--amps-{ch}", type=_number(0, 200, f"--amps-{ch}"),
                        help=f"reference current on clamp {ch.upper()} (default: watts / volts)")  # fmt: skip
+        p.add_argument(f"--pf-{ch}", type=_power_factor(f"--pf-{ch}"), metavar="PF[L|C]",
+                       help=f"phase step: the power factor of clamp {ch.upper()}'s load, L lagging (inductive, "
+                       "the default) or C leading")  # fmt: skip
     p.add_argument("--samples", type=int, default=10, choices=range(3, 101), metavar="N",
                    help="readings to average, before and after (default 10)")  # fmt: skip
     p.add_argument("-o", "--output", required=True, metavar="FILE.yaml", help="where the calibrated profile goes")
     p.set_defaults(func=cmd_calibrate)
 
 
+def _reference(args: argparse.Namespace) -> Reference:
+    given = [
+        ch for ch in ("a", "b") if args.__dict__[f"watts_{ch}"] is not None or args.__dict__[f"amps_{ch}"] is not None
+    ]
+    if args.step != "zero":
+        if args.volts is None:
+            raise CliError(f"the {args.step} step needs the reference voltage: --volts")
+        if not given:
+            raise CliError("give the reference of at least one clamp: --watts-a / --amps-a, --watts-b / --amps-b")
+    if args.step in ("offset", "phase") and any(args.__dict__[f"watts_{ch}"] is None for ch in given):
+        raise CliError(f"the {args.step} step needs the reference watts of each clamp: --watts-a / --watts-b")
+    if args.step == "phase" and any(args.__dict__[f"pf_{ch}"] is None for ch in given):
+        raise CliError("the phase step needs the load's power factor as the reference shows it: --pf-a / --pf-b")
+    watts = {ch: args.__dict__[f"watts_{ch}"] for ch in ("a", "b")}
+    amps = {ch: args.__dict__[f"amps_{ch}"] for ch in ("a", "b")}
+    return Reference(args.volts, watts, amps, {ch: args.__dict__[f"pf_{ch}"] for ch in ("a", "b")})
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     profile = load_profile_arg(args.profile, args.profile_dir)
     if profile.hlw8112 is None:
         raise CliError(f"profile {profile.name!r} has no hlw8112: section (the board); start from hlw8112_clamps")
-    if all(getattr(args, f"{k}_{ch}") is None for k in ("watts", "amps") for ch in ("a", "b")):
-        raise CliError("give the reference of at least one clamp: --watts-a / --amps-a, --watts-b / --amps-b")
-    ref = Reference(args.volts, {"a": args.watts_a, "b": args.watts_b}, {"a": args.amps_a, "b": args.amps_b})
+    ref = _reference(args)
     try:
-        run = asyncio.run(calibrate(args.url, profile, ref, samples=args.samples,
+        run = asyncio.run(calibrate(args.url, profile, ref, step=args.step, samples=args.samples,
                                     progress=(lambda s: None) if args.json else progress))  # fmt: skip
     except (CalibrationError, ValueError) as e:
         raise DeviceError(str(e)) from None
-    b = run.outcome.board
+    cal = run.outcome.calibration
     data = profile.to_data()
     if not data["name"].endswith("_calibrated"):
         data["name"] = f"{data['name']}_calibrated"
-    board = {"k1_a": round(b.k1_a, 6), "k1_b": round(b.k1_b, 6), "k2": round(b.k2, 6), "pa_gain": b.pa_gain,
-             "pb_gain": b.pb_gain}  # fmt: skip
-    data["hlw8112"] = dict(data.get("hlw8112", {})) | board
-    header = (f"# {profile.name} calibrated by tuyameter calibrate against {args.volts:g} V"
-              + "".join(f", {k} {v:g}" for k, v in (("A", args.watts_a), ("B", args.watts_b)) if v is not None)
-              + " W\n")  # fmt: skip
+    fields = {k: round(v, 6) if isinstance(v, float) else v for k, v in cal.fields().items()}
+    data["hlw8112"] = dict(data.get("hlw8112", {})) | fields
+    against = f"{args.volts:g} V" if args.volts else "no current"
+    header = (f"# {profile.name} calibrated by tuyameter calibrate --step {args.step} against {against}"
+              + "".join(f", {k} {v:g} W" for k, v in (("A", args.watts_a), ("B", args.watts_b)) if v is not None)
+              + "\n")  # fmt: skip
     write_profile_file(args.output, data, header)
     if args.json:
         emit_json(run.json() | {"profile": args.output})
@@ -85,8 +127,16 @@ def _print(run: CalibrationRun, out: str) -> None:
     for note in run.outcome.notes:
         print(f"  {note}")
     print(f"Written to {out}. Read again with it:")
-    for name, (got, want, err) in run.after.items():
-        mark = "ok  " if abs(err) <= GOOD else "OFF "
-        print(f"  {mark}{name}: {got:g} (reference {want:g}, {err * 100:+.2f} %)")
-    print("Calibrated: every figure within 0.5 %." if run.ok else "Some figures are still more than 0.5 % off: "
-          "is the load steady and the reference right?")  # fmt: skip
+    for name, c in run.after.items():
+        mark = "ok  " if c.ok else "OFF "
+        if run.step == "zero":
+            print(f"  {mark}{name}: {c.read:g} A with no current")
+        else:
+            print(f"  {mark}{name}: {c.read:g} (reference {c.reference:g}, {c.error * 100:+.2f} %)")
+    if not run.ok:
+        print("Some figures are still off: is the load steady, the reference right, and the load what the step asks?")
+        return
+    print("Calibrated: every figure within 0.5 %." if run.step != "zero" else "Calibrated: the clamps read no current.")
+    following = GUIDE[run.step][1]
+    if following:
+        print(f"Next: --step {following} with --profile {out}, on {GUIDE[following][0]}.")

@@ -10,7 +10,12 @@
   and the PGA gains SYSCON sets; a channel whose ADC is off reads 0; channel B reads nothing
   unless EMUCON2 CHS_IB selects current for it;
 - energy pulses accumulated from |P| at HFConst (24 bits, wrapping), with the creep threshold
-  PStartPA/PB, counted only while EMUCON PARUN / PBRUN run.
+  PStartPA/PB, counted only while EMUCON PARUN / PBRUN run;
+- a real board's errors and the chip's corrections of them (datasheet §9.1, §11): a current sensor
+  that leads by ``phase_error`` degrees, corrected by PhaseA/B (one step: a period of MCLK/4);
+  power and RMS offsets in register counts, corrected by PAOS/PBOS and RmsIAOS/RmsIBOS (added to the
+  register; an RMS result below zero sets bit 23); the power path's gain error, corrected by
+  PAGain/PBGain, and the apparent power's, by PSGain.
 
 Clock-free: the caller advances it with :meth:`Hlw8112Chip.advance`.
 """
@@ -35,6 +40,16 @@ class Truth:
     amps_b: float = 0.0
     watts_a: float = 0.0  # signed: export is negative
     watts_b: float = 0.0
+    #: the load's current leads the voltage (capacitive); otherwise it lags (inductive) or is in phase
+    leading_a: bool = False
+    leading_b: bool = False
+
+    def angle(self, ch: str) -> float:
+        """The load's phase angle in degrees (positive: current lags), from its watts and volt-amperes."""
+        amps, watts = (self.amps_a, self.watts_a) if ch == "a" else (self.amps_b, self.watts_b)
+        va = self.volts * amps
+        phi = math.degrees(math.acos(min(1.0, abs(watts) / va))) if va > 0 else 0.0
+        return -phi if (self.leading_a if ch == "a" else self.leading_b) else phi
 
 
 @dataclass
@@ -51,6 +66,13 @@ class Hlw8112Chip:
     pulses: dict[str, float] = field(default_factory=lambda: {"a": 0.0, "b": 0.0})
     #: per channel, how far this chip's active power reads off its factory coefficient (0.01: 1 % high)
     power_error: dict[str, float] = field(default_factory=dict)
+    #: how far the apparent power reads off its coefficient (0.01: 1 % high)
+    apparent_error: float = 0.0
+    #: per channel, degrees by which the current sensor's output leads its primary current
+    phase_error: dict[str, float] = field(default_factory=dict)
+    #: per channel, register counts the board's noise adds to RmsIx and to PowerPx
+    rms_offset: dict[str, int] = field(default_factory=dict)
+    power_offset: dict[str, int] = field(default_factory=dict)
     resets: int = 0
     reads: int = 0
     writes_refused: int = 0
@@ -146,7 +168,8 @@ class Hlw8112Chip:
         raw = self._power_raw(ch)
         if abs(raw) >> 8 < self.reg("PStartPA" if ch == "a" else "PStartPB"):
             return  # below the creep threshold
-        watts = abs(self.truth.watts_a if ch == "a" else self.truth.watts_b) * self._power_factor(ch)
+        coeff = self.coefficients.power_pa if ch == "a" else self.coefficients.power_pb
+        watts = abs(raw) * coeff / (self._k1(ch) * self._k2() * 2**31)  # what the chip measures, integrated
         kwh = watts * dt / 3.6e6
         coeff = self.coefficients.energy_a if ch == "a" else self.coefficients.energy_b
         hf = self.reg("HFConst") or 1
@@ -182,10 +205,31 @@ class Hlw8112Chip:
     def _power_raw(self, ch: str) -> int:
         if not (self._on(ch) and self._on("u")):
             return 0
-        watts = (self.truth.watts_a if ch == "a" else self.truth.watts_b) * self._power_factor(ch)
+        watts = self._sensed_watts(ch) * self._power_factor(ch)
         coeff = self.coefficients.power_pa if ch == "a" else self.coefficients.power_pb
         raw = round(watts * self._k1(ch) * self._k2() * 2**31 / coeff)
+        raw += self.power_offset.get(ch, 0) + r.to_signed(self.reg("PAOS" if ch == "a" else "PBOS"), 2)
         return max(-(2**31), min(2**31 - 1, raw))
+
+    def _sensed_watts(self, ch: str) -> float:
+        """The active power the chip's multiplier sees: V × I × cos of the angle its inputs show, which the
+        sensor's lead shifts and PhaseA/B shifts back."""
+        t = self.truth
+        watts, amps = (t.watts_a, t.amps_a) if ch == "a" else (t.watts_b, t.amps_b)
+        va = t.volts * amps
+        if va <= 0 or va < abs(watts) * (1 - 1e-9):
+            return watts  # no current given, or a truth that is not a load: taken as it is
+        hz = t.hz if t.hz > 0 else 50.0
+        shift = r.to_signed(self.reg("PhaseA" if ch == "a" else "PhaseB"), 1) * 360.0 * hz / (3579545 / 4)
+        seen = math.radians(t.angle(ch) - self.phase_error.get(ch, 0.0) - shift)
+        return math.copysign(va * math.cos(seen), watts) if watts else va * math.cos(seen)
+
+    def _rms(self, value: float, ch: str) -> int:
+        """An RMS register: the board's offset and RmsIxOS added; below zero it reads as a negative 24-bit number."""
+        raw = (
+            round(value) + self.rms_offset.get(ch, 0) + r.to_signed(self.reg("RmsIAOS" if ch == "a" else "RmsIBOS"), 2)
+        )
+        return min(raw, 0x7FFFFF) if raw >= 0 else raw & 0xFFFFFF
 
     def _power_factor(self, ch: str) -> float:
         """What the chip's power path makes of a watt: this chip's error against its factory
@@ -197,26 +241,29 @@ class Hlw8112Chip:
         c, t = self.coefficients, self.truth
         set_ = self.regs.__setitem__
         u = round(t.volts * 100 * self._k2() * 2**22 / c.rms_u) if self._on("u") else 0
-        ia = round(t.amps_a * 1000 * self._k1("a") * 2**23 / c.rms_ia) if self._on("a") else 0
-        ib = round(t.amps_b * 1000 * self._k1("b") * 2**23 / c.rms_ib) if self._on("b") else 0
+        ia = self._rms(t.amps_a * 1000 * self._k1("a") * 2**23 / c.rms_ia, "a") if self._on("a") else 0
+        ib = self._rms(t.amps_b * 1000 * self._k1("b") * 2**23 / c.rms_ib, "b") if self._on("b") else 0
         set_(0x26, min(u, 0x7FFFFF))
-        set_(0x24, min(ia, 0x7FFFFF))
-        set_(0x25, min(ib, 0x7FFFFF))
+        set_(0x24, ia)
+        set_(0x25, ib)
         set_(0x23, round(MCLK_FREQ / t.hz) & 0xFFFF if self._on("u") and t.hz > 0 else 0)
         pa, pb = self._power_raw("a"), self._power_raw("b")
         set_(0x2C, pa & 0xFFFFFFFF)
         set_(0x2D, pb & 0xFFFFFFFF)
         ch = "b" if self.channel_b else "a"
         volts, amps = t.volts, (t.amps_b if ch == "b" else t.amps_a)
-        watts = t.watts_b if ch == "b" else t.watts_a
         s_va = volts * amps if self._on(ch) and self._on("u") else 0.0
+        s_va *= (1.0 + self.apparent_error) * (1.0 + r.to_signed(self.reg("PSGain"), 2) / 32768.0)
         s_raw = round(s_va * self._k1(ch) * self._k2() * 2**31 / c.power_s)
         set_(0x2E, max(0, min(2**31 - 1, s_raw)))
-        pf = max(-1.0, min(1.0, watts / s_va)) if s_va > 0 else 1.0
+        p_raw = pb if ch == "b" else pa
+        p_coeff = c.power_pb if ch == "b" else c.power_pa
+        # the chip's own P / S (the two coefficients differ a little; each register scaled by its own)
+        pf = max(-1.0, min(1.0, p_raw * p_coeff / (s_raw * c.power_s))) if s_raw > 0 else 1.0
         set_(0x27, round(pf * 0x7FFFFF) & 0xFFFFFF)
-        set_(0x30, min(round(ia * math.sqrt(2)), 0x7FFFFF))
-        set_(0x31, min(round(ib * math.sqrt(2)), 0x7FFFFF))
-        set_(0x32, min(round(u * math.sqrt(2)), 0x7FFFFF))
+        set_(0x30, _peak(ia))
+        set_(0x31, _peak(ib))
+        set_(0x32, _peak(u))
 
     def _emustatus(self) -> int:
         status = emustatus_checksum(self.regs)
@@ -227,3 +274,8 @@ class Hlw8112Chip:
         if self.channel_b:
             status |= r.EMUSTATUS_CHANNEL_B
         return status
+
+
+def _peak(rms: int) -> int:
+    """A peak register for a sine of this RMS register (0 when the RMS reads below zero)."""
+    return 0 if rms & 0x800000 else min(round(rms * math.sqrt(2)), 0x7FFFFF)

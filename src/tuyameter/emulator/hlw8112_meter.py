@@ -33,14 +33,19 @@ class TrueEnergy:
 class EmulatedHlw8112:
     """``steady``: a constant load instead of the house and the sun (a calibration bench);
     ``board``: the board as it really is (its sensors may differ from what a profile says);
-    ``power_error``: per channel, how far the chip's power reads off its coefficient."""
+    ``power_error`` … ``power_offset``: the board's and chip's flaws (Hlw8112Chip's fields of those names)."""
 
     def __init__(self, *, seed: int = 0, speed: float = 1.0, faults: tuple[str, ...] = (), start: str | None = None,
-                 board: Board = CLAMPS, steady: Truth | None = None,
-                 power_error: dict[str, float] | None = None) -> None:  # fmt: skip
+                 board: Board = CLAMPS, steady: Truth | None = None, power_error: dict[str, float] | None = None,
+                 apparent_error: float = 0.0, phase_error: dict[str, float] | None = None,
+                 rms_offset: dict[str, int] | None = None,
+                 power_offset: dict[str, int] | None = None) -> None:  # fmt: skip
         self.speed = speed
         self.steady = steady
-        self.wire = Hlw8112Wire(Hlw8112Chip(board=board, power_error=dict(power_error or {})), faults, seed)
+        chip = Hlw8112Chip(board=board, power_error=dict(power_error or {}), apparent_error=apparent_error,
+                           phase_error=dict(phase_error or {}), rms_offset=dict(rms_offset or {}),
+                           power_offset=dict(power_offset or {}))  # fmt: skip
+        self.wire = Hlw8112Wire(chip, faults, seed)
         self.house = HouseLoad(random.Random(seed + 1))
         self.solar = SolarInverter(random.Random(seed + 2))
         self.grid = Grid(random.Random(seed + 3))
@@ -80,7 +85,8 @@ class EmulatedHlw8112:
         self.wire.advance(dt, truth)
 
 
-def steady_load(volts: float, watts_a: float, watts_b: float, hz: float = 50.0) -> Truth:
-    """Resistive loads (power factor 1) on both clamps: what a calibration bench runs."""
-    return Truth(volts=volts, hz=hz, amps_a=abs(watts_a) / volts, amps_b=abs(watts_b) / volts, watts_a=watts_a,
-                 watts_b=watts_b)  # fmt: skip
+def steady_load(volts: float, watts_a: float, watts_b: float, hz: float = 50.0, *, pf_a: float = 1.0,
+                pf_b: float = 1.0) -> Truth:  # fmt: skip
+    """Steady loads on both clamps, resistive unless a (lagging) power factor is given: a calibration bench."""
+    return Truth(volts=volts, hz=hz, amps_a=abs(watts_a) / (volts * pf_a), amps_b=abs(watts_b) / (volts * pf_b),
+                 watts_a=watts_a, watts_b=watts_b)  # fmt: skip

@@ -116,3 +116,20 @@ def spi_answer(op: Op, rx: bytes) -> int:
     if len(rx) != op.size + 1:
         raise AnswerError(f"{op.describe()}: {len(rx)} bytes clocked in, {op.size + 1} expected")
     return int.from_bytes(rx[1:], "big")
+
+
+# -- either wire ----------------------------------------------------------------------------
+
+
+def request(op: Op, spi: bool) -> tuple[bytes, int]:
+    """The bytes to send for ``op`` and how many come back: over SPI as many as are clocked out,
+    over UART a read's value and checksum (nothing for a write or a command)."""
+    if spi:
+        data = spi_request(op)
+        return data, len(data)
+    return uart_request(op), uart_answer_size(op)
+
+
+def answer_value(op: Op, data: bytes, spi: bool) -> int:
+    """A read's value from what came back over either wire (AnswerError when it cannot be one)."""
+    return spi_answer(op, data) if spi else uart_answer(op, data)

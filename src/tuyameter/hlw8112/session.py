@@ -21,22 +21,22 @@ from dataclasses import dataclass, field
 from tuyameter.hlw8112 import convert as cv
 from tuyameter.hlw8112 import registers as r
 from tuyameter.hlw8112.diagnose import SILENT_UART, diagnose_coefficients
-from tuyameter.hlw8112.frames import (
-    AnswerError,
-    Op,
-    spi_answer,
-    spi_request,
-    uart_answer,
-    uart_answer_size,
-    uart_request,
-)
+from tuyameter.hlw8112.frames import AnswerError, Op, answer_value, request
 from tuyameter.hlw8112.registers import ADDR, COEFFICIENTS
 
 POLL_NAMES = ("RmsU", "RmsIA", "RmsIB", "PowerPA", "PowerPB", "PowerS", "PowerFactor", "Ufreq", "Energy_PA",
               "Energy_PB", "EMUStatus", "SysStatus")  # fmt: skip
+#: the registers a reading also gives as read (RMS and power registers are signed: bit 23 / bit 31)
+RAW_NAMES = ("RmsIA", "RmsIB", "PowerPA", "PowerPB", "PowerS")
 RETRY_S = 5.0
 #: the energy a session counts, kWh: per channel and direction, and of the two channels' net flow
 ENERGY_NAMES = ("forward_a", "reverse_a", "forward_b", "reverse_b", "forward_total", "reverse_total")
+
+
+#: the calibration registers a session writes, and the ChipConfig field each comes from
+CALIBRATION = (("PAGain", "pa_gain"), ("PBGain", "pb_gain"), ("PSGain", "ps_gain"), ("PhaseA", "phase_a"),
+               ("PhaseB", "phase_b"), ("PAOS", "pa_os"), ("PBOS", "pb_os"), ("RmsIAOS", "rms_ia_os"),
+               ("RmsIBOS", "rms_ib_os"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,14 @@ class ChipConfig:
     #: PAGain / PBGain (signed): the power calibration the chip applies itself
     pa_gain: int = 0
     pb_gain: int = 0
+    #: the rest of the chip's calibration (datasheet §11), signed register values
+    ps_gain: int = 0
+    phase_a: int = 0
+    phase_b: int = 0
+    pa_os: int = 0
+    pb_os: int = 0
+    rms_ia_os: int = 0
+    rms_ib_os: int = 0
     poll: float = 1.0
     #: seconds an answer may take over UART (a few bytes at 4800 baud take ~10 ms)
     answer_timeout: float = 0.2
@@ -69,8 +77,8 @@ class ChipConfig:
         return bits
 
     def writes(self, spi: bool) -> list[tuple[str, int]]:
-        out = [("SYSCON", self.syscon()), ("EMUCON", self.emucon()), ("EMUCON2", self.emucon2(spi)),
-               ("PAGain", r.from_signed(self.pa_gain, 2)), ("PBGain", r.from_signed(self.pb_gain, 2))]  # fmt: skip
+        out = [("SYSCON", self.syscon()), ("EMUCON", self.emucon()), ("EMUCON2", self.emucon2(spi))]
+        out += [(name, r.from_signed(getattr(self, attr), r.BY_NAME[name].size)) for name, attr in CALIBRATION]
         if self.hfconst is not None:
             out.append(("HFConst", self.hfconst))
         return out
@@ -97,6 +105,8 @@ class ChipReading:
     values: dict[str, float | bool | None]
     #: energy counted by the chip since the session started, kWh per channel and direction
     energy: dict[str, float]
+    #: the measurement registers as read (signed where the register is), for calibration
+    raw: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -156,10 +166,8 @@ class ChipSession:
         if not self._queue:
             return None
         op = self._queue[0]
-        if self.spi:
-            data = spi_request(op)
-            return Transaction(op, data, len(data), 0.0)
-        return Transaction(op, uart_request(op), uart_answer_size(op), self.config.answer_timeout)
+        data, size = request(op, self.spi)
+        return Transaction(op, data, size, 0.0 if self.spi else self.config.answer_timeout)
 
     def answer(self, data: bytes, now: float) -> None:
         """What came back for the pending transaction (``b""``: nothing within its timeout)."""
@@ -170,7 +178,7 @@ class ChipSession:
         if op.kind != "read":
             return
         try:
-            value = spi_answer(op, data) if self.spi else uart_answer(op, data)
+            value = answer_value(op, data, self.spi)
         except AnswerError as e:
             self.stats.bad_answers += 1
             self._fail(now, f"{op.describe()}: {e if data else SILENT_UART}")
@@ -273,7 +281,8 @@ class ChipSession:
             self._setup(now)
             return
         self.stats.polls += 1
-        self._events.append(ChipReading(now, self._convert(v, status), dict(self.energy)))
+        raw = {n: r.to_signed(v[ADDR[n]], r.BY_NAME[n].size) for n in RAW_NAMES}
+        self._events.append(ChipReading(now, self._convert(v, status), dict(self.energy), raw))
 
     def _convert(self, v: dict[int, int], status: int) -> dict[str, float | bool | None]:
         c, b = self.coefficients, self.config.board

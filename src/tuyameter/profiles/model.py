@@ -109,6 +109,16 @@ class Hlw8112Settings(_Model):
     #: the chip's active power gain per channel (PAGain / PBGain: P × (1 + gain / 32768)), from calibration
     pa_gain: int = Field(0, ge=-32768, le=32767)
     pb_gain: int = Field(0, ge=-32768, le=32767)
+    #: the apparent power's gain (PSGain), the phase corrections in steps of 1.12 µs (PhaseA / PhaseB),
+    #: the active power offsets (PAOS / PBOS) and the current RMS offsets (RmsIAOS / RmsIBOS), in
+    #: register counts: all from ``tuyameter calibrate`` (datasheet §11)
+    ps_gain: int = Field(0, ge=-32768, le=32767)
+    phase_a: int = Field(0, ge=-128, le=127)
+    phase_b: int = Field(0, ge=-128, le=127)
+    pa_os: int = Field(0, ge=-32768, le=32767)
+    pb_os: int = Field(0, ge=-32768, le=32767)
+    rms_ia_os: int = Field(0, ge=-32768, le=32767)
+    rms_ib_os: int = Field(0, ge=-32768, le=32767)
     #: seconds between reads of the measurements
     poll: float = Field(1.0, ge=0.2, le=3600, allow_inf_nan=False)
 

@@ -1,9 +1,9 @@
-"""``tuyameter calibrate`` — an HLW8112 board against a reference, then checked by reading again.
+"""``tuyameter calibrate`` — one step of an HLW8112 board's calibration (hlw8112/calibrate.py) against a
+reference, then checked by reading again.
 
-Readings are taken with the profile's board while a steady load runs; the solver
-(hlw8112/calibrate.py) gives new K1, K2 and power gains; the chip is set up again with them (the
-gains written to PAGain / PBGain and read back by the session) and read again, and the errors
-against the reference are what the result reports.
+Readings are taken with the profile's calibration while the step's load runs; the solver gives the
+new figures; the chip is set up again with them (its registers written and read back by the session)
+and read again, and the errors against the reference are what the result reports.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from tuyameter.hlw8112.calibrate import Board, CalibrationError, Outcome, Reference, mean_of, solve
-from tuyameter.hlw8112.session import ChipConfig, ChipFailed, ChipReading, ChipSession, Event
+from tuyameter.hlw8112.calibrate import Calibration, CalibrationError, Outcome, Readings, Reference, mean_of, solve
+from tuyameter.hlw8112.session import CALIBRATION, ChipConfig, ChipFailed, ChipReading, ChipSession, Event
 from tuyameter.profiles.model import Profile
 from tuyameter.sources.hlw8112.bus import BusError, open_bus
 from tuyameter.sources.hlw8112.drive import drive
@@ -21,33 +21,42 @@ from tuyameter.sources.hlw8112.source import chip_config
 
 #: the check after calibration passes when every figure is within this of the reference
 GOOD = 0.005
+#: ... and, after the zero step, when a clamp with nothing through it reads at most this
+GOOD_ZERO_AMPS = 0.001
+
+
+@dataclass(frozen=True)
+class Check:
+    read: float
+    reference: float
+    error: float  # relative; after the zero step, amperes
+    ok: bool
 
 
 @dataclass
 class CalibrationRun:
+    step: str
     outcome: Outcome
-    #: figure → (read after calibration, reference, relative error)
-    after: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    after: dict[str, Check] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return all(abs(e) <= GOOD for _, _, e in self.after.values())
+        return all(c.ok for c in self.after.values())
 
     def json(self) -> dict[str, object]:
-        b = self.outcome.board
-        after = {k: {"read": v[0], "reference": v[1], "error": v[2]} for k, v in self.after.items()}
-        board = {"k1_a": b.k1_a, "k1_b": b.k1_b, "k2": b.k2, "pa_gain": b.pa_gain, "pb_gain": b.pb_gain}
-        return {"ok": self.ok, "board": board, "notes": self.outcome.notes, "after": after}
+        return {"step": self.step, "ok": self.ok, "calibration": self.outcome.calibration.fields(),
+                "notes": self.outcome.notes, "after": {k: c.__dict__ for k, c in self.after.items()}}  # fmt: skip
 
 
 async def collect(url: str, config: ChipConfig, samples: int, timeout: float,
-                  progress: Callable[[str], None]) -> list[dict[str, float | bool | None]]:  # fmt: skip
-    """``samples`` readings of the chip set up with ``config`` (CalibrationError if it fails)."""
+                  progress: Callable[[str], None]) -> Readings:  # fmt: skip
+    """``samples`` readings of the chip set up with ``config`` (CalibrationError if it fails), each with
+    its registers as read under ``raw_NAME``."""
     try:
         bus = await open_bus(url)
     except BusError as e:
         raise CalibrationError(f"cannot open the bus: {e}") from None
-    readings: list[dict[str, float | bool | None]] = []
+    readings: Readings = []
     failed: list[str] = []
 
     def handle(e: Event) -> bool:
@@ -55,9 +64,10 @@ async def collect(url: str, config: ChipConfig, samples: int, timeout: float,
             failed.append(e.reason)
             return True
         if isinstance(e, ChipReading):
-            readings.append(e.values)
-            progress(f"reading {len(readings)}/{samples}: {e.values.get('voltage')} V, A {e.values.get('power_a')} W, "
-                     f"B {e.values.get('power_b')} W")  # fmt: skip
+            readings.append(e.values | {f"raw_{k}": v for k, v in e.raw.items()})
+            v = e.values
+            progress(f"reading {len(readings)}/{samples}: {v.get('voltage')} V, A {v.get('current_a')} A "
+                     f"{v.get('power_a')} W, B {v.get('current_b')} A {v.get('power_b')} W")  # fmt: skip
         return len(readings) >= samples
 
     try:
@@ -71,32 +81,52 @@ async def collect(url: str, config: ChipConfig, samples: int, timeout: float,
     return readings
 
 
-def _config(base: ChipConfig, b: Board) -> ChipConfig:
-    board = replace(base.board, k1_a=b.k1_a, k1_b=b.k1_b, k2=b.k2)
-    return replace(base, board=board, pa_gain=b.pa_gain, pb_gain=b.pb_gain)
+def configured(base: ChipConfig, cal: Calibration) -> ChipConfig:
+    """The chip's set-up with a calibration in place of the profile's."""
+    board = replace(base.board, k1_a=cal.k1_a, k1_b=cal.k1_b, k2=cal.k2)
+    return replace(base, board=board, **{attr: getattr(cal, attr) for _, attr in CALIBRATION})
 
 
-async def calibrate(url: str, profile: Profile, ref: Reference, *, samples: int = 10, timeout: float = 120.0,
-                    progress: Callable[[str], None] = lambda s: None) -> CalibrationRun:  # fmt: skip
-    base = chip_config(profile)
-    settings = profile.hlw8112
-    assert settings is not None
-    before = Board(settings.k1_a, settings.k1_b, settings.k2, settings.pa_gain, settings.pb_gain)
-    progress(f"reading {samples} times with the profile's board (K1 {before.k1_a:g}/{before.k1_b:g}, K2 {before.k2:g})")
-    readings = await collect(url, _config(base, before), samples, timeout, progress)
-    outcome = solve(before, readings, ref)
-    progress("checking: the chip set up with the new figures, read again")
-    again = await collect(url, _config(base, outcome.board), samples, timeout, progress)
-    run = CalibrationRun(outcome)
-    figures: list[tuple[str, float | None]] = [("voltage", ref.volts)]
+def of_profile(profile: Profile) -> Calibration:
+    s = profile.hlw8112
+    if s is None:
+        raise CalibrationError(f"profile {profile.name!r} has no hlw8112: section (the board)")
+    return Calibration(s.k1_a, s.k1_b, s.k2, **{attr: getattr(s, attr) for _, attr in CALIBRATION})
+
+
+def _checks(step: str, ref: Reference, again: Readings) -> dict[str, Check]:
+    out: dict[str, Check] = {}
+    if step == "zero":
+        for ch in ("a", "b"):
+            got = mean_of(again, f"current_{ch}", skip_first=True)
+            if got is not None:
+                out[f"current_{ch}"] = Check(round(got, 4), 0.0, got, abs(got) <= GOOD_ZERO_AMPS)
+        return out
+    figures: list[tuple[str, float | None]] = [("voltage", ref.volts)] if step == "gain" else []
     for ch in ("a", "b"):
         amps, watts = ref.amps.get(ch), ref.watts.get(ch)
-        if amps is None and watts is not None:
-            amps = abs(watts) / ref.volts
-        figures += [(f"current_{ch}", amps), (f"power_{ch}", abs(watts) if watts is not None else None)]
+        if step == "gain":
+            if amps is None and watts is not None and ref.volts:
+                amps = abs(watts) / ref.volts
+            figures.append((f"current_{ch}", amps))
+        figures.append((f"power_{ch}", abs(watts) if watts is not None else None))
     for name, want in figures:
         got = mean_of(again, name)
         if want is not None and got is not None:
-            got = abs(got)
-            run.after[name] = (round(got, 4), round(want, 4), (got - want) / want)
-    return run
+            err = (abs(got) - want) / want
+            out[name] = Check(round(abs(got), 4), round(want, 4), err, abs(err) <= GOOD)
+    return out
+
+
+async def calibrate(url: str, profile: Profile, ref: Reference, *, step: str = "gain", samples: int = 10,
+                    timeout: float = 120.0,
+                    progress: Callable[[str], None] = lambda s: None) -> CalibrationRun:  # fmt: skip
+    base = chip_config(profile)
+    before = of_profile(profile)
+    progress(f"{step} step: reading {samples} times with the profile's calibration (K1 {before.k1_a:g}/"
+             f"{before.k1_b:g}, K2 {before.k2:g})")  # fmt: skip
+    readings = await collect(url, configured(base, before), samples, timeout, progress)
+    outcome = solve(step, before, readings, ref)
+    progress("checking: the chip set up with the new figures, read again")
+    again = await collect(url, configured(base, outcome.calibration), samples, timeout, progress)
+    return CalibrationRun(step, outcome, _checks(step, ref, again))

@@ -17,15 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from tuyameter.hlw8112 import registers as r
 from tuyameter.hlw8112.convert import Coefficients
 from tuyameter.hlw8112.diagnose import SILENT_UART, diagnose_coefficients
-from tuyameter.hlw8112.frames import (
-    AnswerError,
-    Op,
-    spi_answer,
-    spi_request,
-    uart_answer,
-    uart_answer_size,
-    uart_request,
-)
+from tuyameter.hlw8112.frames import AnswerError, Op, answer_value, request
 from tuyameter.hlw8112.registers import ADDR, COEFFICIENTS, emustatus_checksum
 from tuyameter.hlw8112.session import Transaction
 from tuyameter.sources.hlw8112.bus import BusError, ChipBus, open_bus
@@ -64,12 +56,9 @@ class ChipProbe:
 
 async def _do(bus: ChipBus, op: Op, timeout: float = 0.3) -> int | None:
     """One transaction; a read's value (AnswerError when it is not one)."""
-    if bus.spi:
-        data = spi_request(op)
-        rx = await bus.transact(Transaction(op, data, len(data), 0.0))
-        return spi_answer(op, rx) if op.kind == "read" else None
-    rx = await bus.transact(Transaction(op, uart_request(op), uart_answer_size(op), timeout))
-    return uart_answer(op, rx) if op.kind == "read" else None
+    data, size = request(op, bus.spi)
+    rx = await bus.transact(Transaction(op, data, size, 0.0 if bus.spi else timeout))
+    return answer_value(op, rx, bus.spi) if op.kind == "read" else None
 
 
 async def _coefficients(bus: ChipBus) -> tuple[Coefficients, int] | str:

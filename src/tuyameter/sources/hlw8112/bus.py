@@ -81,11 +81,14 @@ def parse_spi_url(url: str) -> SpiUrl:
     return SpiUrl(device, hz, mode, params)
 
 
-#: the emulated bench's numbers: a steady resistive load (volts, watts per clamp) instead of the house
-#: and the sun, the board as it really is (K1, K2), the chip's power error per channel
+#: the emulated bench's numbers: a steady load (volts, watts and lagging power factor per clamp) instead
+#: of the house and the sun; the board as it really is (K1, K2) and its flaws: the chip's power and
+#: apparent power errors, each current sensor's phase lead in degrees, RMS and power offsets in counts
 SIM_FLOATS = {"volts": (80.0, 300.0), "load_a": (-30000.0, 30000.0), "load_b": (-30000.0, 30000.0),
+              "pf_a": (0.05, 1.0), "pf_b": (0.05, 1.0),
               "k1_a": (0.01, 1000.0), "k1_b": (0.01, 1000.0), "k2": (0.01, 1000.0), "perr_a": (-0.5, 0.5),
-              "perr_b": (-0.5, 0.5)}  # fmt: skip
+              "perr_b": (-0.5, 0.5), "serr": (-0.5, 0.5), "lead_a": (-5.0, 5.0), "lead_b": (-5.0, 5.0),
+              "ios_a": (-1e5, 1e5), "ios_b": (-1e5, 1e5), "pos_a": (-1e7, 1e7), "pos_b": (-1e7, 1e7)}  # fmt: skip
 
 
 def param(params: dict[str, list[str]], key: str, lo: float, hi: float, url: str = "", *,
@@ -113,11 +116,18 @@ def sim_meter(params: dict[str, list[str]], rate: float) -> EmulatedHlw8112:
         board = Board(k1_a=f["k1_a"] or CLAMPS.k1_a, k1_b=f["k1_b"] or CLAMPS.k1_b, k2=f["k2"] or CLAMPS.k2)
     steady = None
     if any(f[k] is not None for k in ("volts", "load_a", "load_b")):
-        steady = steady_load(f["volts"] or 230.0, f["load_a"] or 0.0, f["load_b"] or 0.0)
-    errors = {ch: v for ch in ("a", "b") if (v := f[f"perr_{ch}"]) is not None}
+        steady = steady_load(f["volts"] or 230.0, f["load_a"] or 0.0, f["load_b"] or 0.0, pf_a=f["pf_a"] or 1.0,
+                             pf_b=f["pf_b"] or 1.0)  # fmt: skip
+
+    def per_channel(key: str) -> dict[str, float]:
+        return {ch: v for ch in ("a", "b") if (v := f[f"{key}_{ch}"]) is not None}
+
     return EmulatedHlw8112(seed=seed, speed=rate, faults=tuple(params.get("fault", [])),
                            start=starts[-1] if starts else None, board=board, steady=steady,
-                           power_error=errors)  # fmt: skip
+                           power_error=per_channel("perr"), apparent_error=f["serr"] or 0.0,
+                           phase_error=per_channel("lead"),
+                           rms_offset={k: round(v) for k, v in per_channel("ios").items()},
+                           power_offset={k: round(v) for k, v in per_channel("pos").items()})  # fmt: skip
 
 
 class SimSpiBus:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from tuyameter.hlw8112.frames import AnswerError, spi_answer, uart_answer
+from tuyameter.hlw8112.frames import AnswerError, answer_value
 from tuyameter.hlw8112.session import Transaction
 from tuyameter.pipeline.events import TrafficLine
 
@@ -19,7 +19,7 @@ def chip_lines(
         if op.kind != "read":
             continue
         try:
-            value = spi_answer(op, rx) if spi else uart_answer(op, rx)
+            value = answer_value(op, rx, spi)
             text = f"0x{value:0{2 * op.size}X}"
         except AnswerError as e:
             text = str(e) if rx else "no answer"
