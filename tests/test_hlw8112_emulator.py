@@ -91,7 +91,11 @@ def test_measurements_convert_back_to_the_truth(kind: type) -> None:
     assert cv.frequency(rd(io, "Ufreq")) == pytest.approx(49.97, rel=5e-3)
     status = rd(io, "EMUStatus")
     assert status & r.EMUSTATUS_REVPB and not status & r.EMUSTATUS_REVPA
+    assert not status & (r.EMUSTATUS_NOPLDA | r.EMUSTATUS_NOPLDB)  # both above the creep threshold
     assert cv.power_factor(rd(io, "PowerFactor")) == pytest.approx(950.0 / (231.4 * 4.2), rel=5e-3)
+    wire.advance(1.0, Truth(volts=231.4, amps_a=0.0005, watts_a=0.1))
+    nopld = r.EMUSTATUS_NOPLDA | r.EMUSTATUS_NOPLDB
+    assert rd(io, "EMUStatus") & nopld == nopld
 
 
 def test_channel_b_reads_nothing_until_configured_for_current() -> None:

@@ -273,6 +273,10 @@ class Hlw8112Chip:
             status |= r.EMUSTATUS_REVPB
         if self.channel_b:
             status |= r.EMUSTATUS_CHANNEL_B
+        for ch, flag in (("a", r.EMUSTATUS_NOPLDA), ("b", r.EMUSTATUS_NOPLDB)):
+            power = abs(r.to_signed(self.reg(f"PowerP{ch.upper()}"), 4))
+            if power >> 8 < self.reg(f"PStartP{ch.upper()}"):
+                status |= flag
         return status
 
 
