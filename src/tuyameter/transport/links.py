@@ -201,13 +201,16 @@ async def open_serial(target: str, baud: int, parity: str = "N") -> SerialLink:
     # A local device is locked so that a second program cannot steal half the bytes.
     exclusive = "://" not in target
 
+    # pyserial's RFC 2217 client refuses a write timeout (NotImplementedError): its writes go to a socket
+    write_timeout = None if target.startswith("rfc2217://") else 2.0
+
     def _open() -> serial.SerialBase:
-        return serial.serial_for_url(target, baudrate=baud, parity=parity, timeout=0.1, write_timeout=2.0,
+        return serial.serial_for_url(target, baudrate=baud, parity=parity, timeout=0.1, write_timeout=write_timeout,
                                      exclusive=exclusive)  # fmt: skip
 
     try:
         port = await asyncio.to_thread(_open)
-    except (serial.SerialException, OSError, ValueError) as e:
+    except (serial.SerialException, OSError, ValueError, NotImplementedError) as e:
         raise LinkError(f"cannot open {target}: {e}") from e
     return SerialLink(port, f"{target}@{baud}")
 
