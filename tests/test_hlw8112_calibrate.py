@@ -196,3 +196,86 @@ def test_the_phase_step_wants_the_power_factor_and_the_zero_step_no_volts(tmp_pa
     r = run_cli("calibrate", _bench("load_a=3000"), "--profile", "hlw8112_clamps", "--step", "zero", "--samples",
                 "3", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 1 and "something is switched on" in r.stderr and not (tmp_path / "x.yaml").exists()
+
+
+def test_the_guided_calibration_asks_for_each_load_and_takes_out_every_flaw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--guided`` on a bench whose load is switched between the questions, as a person would do it."""
+    from tuyameter.cli.calibrate_guided import run_guided
+
+    bench = tmp_path / "bench.json"
+    loads = {
+        "zero": {"volts": 231.5, "load_a": 0, "load_b": 0},
+        "full": {"volts": 231.5, "load_a": 2000, "load_b": -1500},
+        "small": {"volts": 231.5, "load_a": 60, "load_b": -40},
+        "inductive": {"volts": 231.5, "load_a": 1000, "load_b": -800, "pf_a": 0.5, "pf_b": 0.5},
+    }
+    bench.write_text(json.dumps(loads["full"]))
+    url = f"spi://sim?bench={bench}&{FLAWED}"
+    script = [
+        ("Enter when it is so", "zero", ""),
+        ("Reference voltage", "full", "two hundred"),  # asked again
+        ("Reference voltage", None, "231.5"),
+        ("Clamp A: reference watts", None, "2000"),
+        ("Clamp B: reference watts", None, "-1500"),
+        ("Reference voltage", "small", "231.5"),
+        ("Clamp A: reference watts", None, "60"),
+        ("Clamp B: reference watts", None, "-40"),
+        ("Reference voltage", "inductive", "231.5"),
+        ("Clamp A: reference watts", None, "1000"),
+        ("power factor", None, "1.5"),  # asked again: not a power factor
+        ("power factor", None, "0.5L"),
+        ("Clamp B: reference watts", None, "-800"),
+        ("power factor", None, "0.5"),
+    ]
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        want, load, answer = script[len(asked)]
+        asked.append(prompt)
+        assert want in prompt, (want, prompt)
+        if load is not None:
+            bench.write_text(json.dumps(loads[load]))
+        return answer
+
+    out = tmp_path / "guided.yaml"
+    assert run_guided(url, find_profile("hlw8112_clamps"), str(out), samples=3, ask=ask) == 0
+    assert len(asked) == len(script)
+    printed = capsys.readouterr().out
+    assert "Step 4 of 4, phase" in printed and "Calibrated: zero, gain, offset, phase" in printed
+    assert "must be a number" in printed and "must be in 0.01..1" in printed
+    profile = load_profile(out)
+    s = profile.hlw8112
+    assert s is not None and s.rms_ia_os == -9000 and s.phase_a < 0 < s.phase_b and s.pa_os < 0 < s.pb_os
+    config = chip_config(profile)
+    for load, want_a, want_b in (("zero", 0.0, 0.0), ("small", 60.0, -40.0), ("inductive", 1000.0, -800.0)):
+        bench.write_text(json.dumps(loads[load]))
+        v = asyncio.run(collect(url, config, 2, 30, lambda s: None))[-1]
+        assert v["power_a"] == pytest.approx(want_a, rel=5e-3, abs=0.05), (load, v)
+        assert v["power_b"] == pytest.approx(want_b, rel=5e-3, abs=0.05), (load, v)
+
+
+def test_a_guided_session_stopped_half_way_keeps_what_was_done(tmp_path: Path) -> None:
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"volts": 231.5}))
+    out = tmp_path / "half.yaml"
+    r = run_cli(
+        "calibrate",
+        f"spi://sim?bench={bench}&{FLAWED}",
+        "--profile",
+        "hlw8112_clamps",
+        "--guided",
+        "--samples",
+        "3",
+        "-o",
+        str(out),
+        input_="\n",
+    )  # fmt: skip  (the zero step, then end of input)
+    assert r.returncode == 0 and "Stopped." in r.stdout and "Calibrated: zero." in r.stdout, r.stdout + r.stderr
+    assert load_profile(out).hlw8112.rms_ib_os == -6000  # type: ignore[union-attr]
+    r = run_cli("calibrate", f"spi://sim?bench={tmp_path / 'none.json'}", "--profile", "hlw8112_clamps", "--guided",
+                "-o", str(out), input_="\n")  # fmt: skip
+    assert r.returncode == 1 and "the bench file" in r.stdout + r.stderr
+    r = run_cli("calibrate", "spi://sim", "--profile", "hlw8112_clamps", "--guided", "--json", "-o", str(out))
+    assert r.returncode == 2 and "leave out --json" in r.stderr

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tuyameter.emulator.hlw8112_bench import BenchFile, parse_bench
 from tuyameter.emulator.hlw8112_chip import Hlw8112Chip, Truth
 from tuyameter.emulator.hlw8112_wire import Hlw8112Wire
 from tuyameter.hlw8112 import convert as cv
@@ -182,3 +186,34 @@ def test_garbage_on_the_uart_never_breaks_the_emulator(chunks: list[bytes]) -> N
     wire.advance(1.0)  # whatever came, a pause ends it and the chip answers again
     back = wire.uart_feed(uart_request(Op.read(REG["Coeff_chksum"].addr)))
     assert back and uart_answer(Op.read(REG["Coeff_chksum"].addr), back) == 0xF032
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(),
+        st.dictionaries(
+            st.sampled_from(["volts", "load_a", "pf_a", "hz", "other"]),
+            st.one_of(st.floats(), st.integers(), st.booleans(), st.text(), st.none()),
+        ).map(json.dumps),
+    )
+)
+def test_a_bench_file_is_a_load_or_a_clear_error(text: str) -> None:
+    try:
+        truth = parse_bench(text, "bench.json")
+    except ValueError as e:
+        assert str(e).startswith("bench.json: ")
+        return
+    assert 80 <= truth.volts <= 300 and truth.amps_a >= abs(truth.watts_a) / truth.volts * 0.999
+
+
+def test_a_bench_file_edit_switches_the_load_and_a_bad_edit_keeps_the_last(tmp_path: Path) -> None:
+    f = tmp_path / "bench.json"
+    f.write_text('{"volts": 230, "load_a": 1000}')
+    bench = BenchFile(str(f))
+    assert bench.truth.watts_a == 1000 and bench.poll() is None
+    f.write_text('{"volts": 230, "load_a": 60, "pf_a": 0.5}')
+    new = bench.poll()
+    assert new is not None and new.watts_a == 60 and new.amps_a == pytest.approx(60 / 115)
+    f.write_text('{"volts": 20}')
+    assert bench.poll() is None and bench.bad_edits == 1 and bench.truth.watts_a == 60

@@ -11,6 +11,7 @@ from tuyameter.cli.commands import summary
 from tuyameter.cli.common import CliError, DeviceError, emit_json, load_profile_arg, progress, write_profile_file
 from tuyameter.cli.options import json_option
 from tuyameter.hlw8112.calibrate import STEPS, CalibrationError, Reference
+from tuyameter.profiles.model import Profile
 from tuyameter.tools.hlw8112_calibrate import CalibrationRun, calibrate
 
 #: what each step needs on the clamps, and the step after it
@@ -22,7 +23,7 @@ GUIDE = {
 }
 
 
-def _number(lo: float, hi: float, what: str):  # type: ignore[no-untyped-def]
+def number_arg(lo: float, hi: float, what: str):  # type: ignore[no-untyped-def]
     def parse(text: str) -> float:
         try:
             v = float(text)
@@ -35,11 +36,11 @@ def _number(lo: float, hi: float, what: str):  # type: ignore[no-untyped-def]
     return parse
 
 
-def _power_factor(what: str):  # type: ignore[no-untyped-def]
+def power_factor_arg(what: str):  # type: ignore[no-untyped-def]
     def parse(text: str) -> tuple[float, bool]:
         t = text.strip().upper()
         lagging = not t.endswith("C")
-        number = _number(0.01, 1.0, what)(t.rstrip("LC"))
+        number = number_arg(0.01, 1.0, what)(t.rstrip("LC"))
         return number, lagging
 
     return parse
@@ -62,13 +63,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--profile", required=True, help="the board's profile (name or .yaml) with its hlw8112: section")
     p.add_argument("--profile-dir", action="append", default=[], metavar="DIR", help="extra profile directory")
     p.add_argument("--step", choices=STEPS, default="gain", help="which calibration (default gain)")
-    p.add_argument("--volts", type=_number(80, 300, "--volts"), help="reference voltage (all steps but zero)")
+    p.add_argument("--guided", action="store_true",
+                   help="all four steps in one go, asking on the terminal for each load and its reference "
+                   "figures")  # fmt: skip
+    p.add_argument("--volts", type=number_arg(80, 300, "--volts"), help="reference voltage (all steps but zero)")
     for ch in ("a", "b"):
-        p.add_argument(f"--watts-{ch}", type=_number(-30000, 30000, f"--watts-{ch}"),
+        p.add_argument(f"--watts-{ch}", type=number_arg(-30000, 30000, f"--watts-{ch}"),
                        help=f"reference active power on clamp {ch.upper()}")  # fmt: skip
-        p.add_argument(f"--amps-{ch}", type=_number(0, 200, f"--amps-{ch}"),
+        p.add_argument(f"--amps-{ch}", type=number_arg(0, 200, f"--amps-{ch}"),
                        help=f"reference current on clamp {ch.upper()} (default: watts / volts)")  # fmt: skip
-        p.add_argument(f"--pf-{ch}", type=_power_factor(f"--pf-{ch}"), metavar="PF[L|C]",
+        p.add_argument(f"--pf-{ch}", type=power_factor_arg(f"--pf-{ch}"), metavar="PF[L|C]",
                        help=f"phase step: the power factor of clamp {ch.upper()}'s load, L lagging (inductive, "
                        "the default) or C leading")  # fmt: skip
     p.add_argument("--samples", type=int, default=10, choices=range(3, 101), metavar="N",
@@ -99,31 +103,44 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     profile = load_profile_arg(args.profile, args.profile_dir)
     if profile.hlw8112 is None:
         raise CliError(f"profile {profile.name!r} has no hlw8112: section (the board); start from hlw8112_clamps")
+    if args.guided:
+        from tuyameter.cli.calibrate_guided import run_guided
+
+        if args.json:
+            raise CliError("--guided asks its questions on the terminal: leave out --json")
+        return run_guided(args.url, profile, args.output, samples=args.samples)
     ref = _reference(args)
-    try:
-        run = asyncio.run(calibrate(args.url, profile, ref, step=args.step, samples=args.samples,
-                                    progress=(lambda s: None) if args.json else progress))  # fmt: skip
-    except (CalibrationError, ValueError) as e:
-        raise DeviceError(str(e)) from None
-    cal = run.outcome.calibration
-    data = profile.to_data()
-    if not data["name"].endswith("_calibrated"):
-        data["name"] = f"{data['name']}_calibrated"
-    fields = {k: round(v, 6) if isinstance(v, float) else v for k, v in cal.fields().items()}
-    data["hlw8112"] = dict(data.get("hlw8112", {})) | fields
-    against = f"{args.volts:g} V" if args.volts else "no current"
-    header = (f"# {profile.name} calibrated by tuyameter calibrate --step {args.step} against {against}"
-              + "".join(f", {k} {v:g} W" for k, v in (("A", args.watts_a), ("B", args.watts_b)) if v is not None)
-              + "\n")  # fmt: skip
-    write_profile_file(args.output, data, header)
+    run = run_step(args.url, profile, ref, args.step, args.samples, quiet=args.json)
+    write_calibrated(profile, run, ref, args.output)
     if args.json:
         emit_json(run.json() | {"profile": args.output})
     else:
-        _print(run, args.output)
+        print_run(run, args.output)
     return 0 if run.ok else 1
 
 
-def _print(run: CalibrationRun, out: str) -> None:
+def run_step(url: str, profile: Profile, ref: Reference, step: str, samples: int, *, quiet: bool) -> CalibrationRun:
+    try:
+        return asyncio.run(calibrate(url, profile, ref, step=step, samples=samples,
+                                     progress=(lambda s: None) if quiet else progress))  # fmt: skip
+    except (CalibrationError, ValueError) as e:
+        raise DeviceError(str(e)) from None
+
+
+def write_calibrated(profile: Profile, run: CalibrationRun, ref: Reference, output: str) -> Profile:
+    """A copy of ``profile`` with the step's calibration, written to ``output``."""
+    data = profile.to_data()
+    if not data["name"].endswith("_calibrated"):
+        data["name"] = f"{data['name']}_calibrated"
+    fields = {k: round(v, 6) if isinstance(v, float) else v for k, v in run.outcome.calibration.fields().items()}
+    data["hlw8112"] = dict(data.get("hlw8112", {})) | fields
+    against = f"{ref.volts:g} V" if ref.volts else "no current"
+    watts = "".join(f", {ch.upper()} {w:g} W" for ch, w in ref.watts.items() if w is not None)
+    header = f"# {profile.name} calibrated by tuyameter calibrate --step {run.step} against {against}{watts}\n"
+    return write_profile_file(output, data, header)
+
+
+def print_run(run: CalibrationRun, out: str, *, hint: bool = True) -> None:
     for note in run.outcome.notes:
         print(f"  {note}")
     print(f"Written to {out}. Read again with it:")
@@ -138,5 +155,5 @@ def _print(run: CalibrationRun, out: str) -> None:
         return
     print("Calibrated: every figure within 0.5 %." if run.step != "zero" else "Calibrated: the clamps read no current.")
     following = GUIDE[run.step][1]
-    if following:
+    if following and hint:
         print(f"Next: --step {following} with --profile {out}, on {GUIDE[following][0]}.")

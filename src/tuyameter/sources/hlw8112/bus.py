@@ -8,7 +8,8 @@
   (``ftdi://ftdi:232h/1?speed=500000&mode=1``);
 - :class:`SimSpiBus` — the emulated chip in-process through the same interface
   (``spi://sim?speed=500000&mode=1&rate=30&seed=1&fault=no-cs``; a calibration bench with
-  ``volts=230&load_a=2000&load_b=-1500&k1_a=5.1&k2=0.98&perr_a=0.01``).
+  ``volts=230&load_a=2000&load_b=-1500&k1_a=5.1&k2=0.98&perr_a=0.01``; ``bench=FILE`` for a load that
+  can be switched while it runs, emulator/hlw8112_bench.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from tuyameter.emulator.hlw8112_bench import BenchFile
 from tuyameter.emulator.hlw8112_meter import CLAMPS, EmulatedHlw8112, steady_load
 from tuyameter.emulator.hlw8112_wire import check_faults
 from tuyameter.hlw8112.convert import Board
@@ -73,7 +75,7 @@ def parse_spi_url(url: str) -> SpiUrl:
         number("rate", 1, 1, 10_000)
         for key, (lo, hi) in SIM_FLOATS.items():
             param(params, key, lo, hi, url)
-        unknown = set(params) - {"speed", "mode", "seed", "rate", "fault", "start", *SIM_FLOATS}
+        unknown = set(params) - {"speed", "mode", "seed", "rate", "fault", "start", "bench", *SIM_FLOATS}
     else:
         unknown = set(params) - {"speed", "mode"}
     if unknown:
@@ -136,6 +138,13 @@ class SimSpiBus:
     def __init__(self, u: SpiUrl, clock_rate: float | None) -> None:
         p = u.params
         self.meter = sim_meter(p, float((p.get("rate") or [str(clock_rate or 1)])[-1]))
+        self.bench: BenchFile | None = None
+        if p.get("bench"):
+            try:
+                self.bench = BenchFile(p["bench"][-1])
+            except (OSError, ValueError) as e:
+                raise BusError(f"the bench file: {e}") from None
+            self.meter.steady = self.bench.truth
         self.hz, self.mode = u.hz, u.mode
         self.description = f"emulated HLW8112 over SPI (mode {u.mode}, {u.hz} Hz)"
 
@@ -145,6 +154,8 @@ class SimSpiBus:
         return self.meter.sim_t
 
     async def transact(self, t: Transaction) -> bytes:
+        if self.bench is not None and (load := self.bench.poll()) is not None:
+            self.meter.steady = load
         self.meter.sync(time.monotonic())
         return self.meter.wire.spi_transfer(t.data, self.mode, self.hz)
 
