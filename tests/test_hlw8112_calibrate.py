@@ -57,7 +57,7 @@ def test_the_solver_scales_k_by_what_is_read_and_puts_the_rest_in_the_gain() -> 
     out = solve_gain(cal, [reading] * 3, Reference(230.0, {"a": 1840.0}, {"a": 8.0}))
     got = out.calibration
     assert got.k2 == pytest.approx(1.02) and got.k1_a == pytest.approx(5.2)
-    assert got.pa_gain == cr.gain_register(1 / 1.01) == -325 and got.k1_b == 5.0 and got.pb_gain == 0
+    assert got.chip.pa_gain == cr.gain_register(1 / 1.01) == -325 and got.k1_b == 5.0 and got.chip.pb_gain == 0
     assert any("k2 1 → 1.02" in n for n in out.notes)
 
 

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from tuyameter.emulator.hlw8112_chip import Hlw8112Chip, Truth
 from tuyameter.emulator.hlw8112_wire import Hlw8112Wire
 from tuyameter.hlw8112 import convert as cv
+from tuyameter.hlw8112.cal_registers import REGISTER_OF, ChipCalibration
 from tuyameter.hlw8112.registers import BY_NAME, from_signed
 from tuyameter.hlw8112.session import (
-    CALIBRATION,
     ChipConfig,
     ChipFailed,
     ChipReading,
@@ -133,10 +133,10 @@ def test_the_calibration_registers_are_written_and_confirmed(spi: bool) -> None:
     cal = {"pa_gain": -481, "pb_gain": 330, "ps_gain": -643, "phase_a": -60, "phase_b": 40, "pa_os": -2963,
            "pb_os": 2352, "rms_ia_os": -9000, "rms_ib_os": -6000}  # fmt: skip
     chip = Hlw8112Chip(board=cv.Board(k1_a=1.0, k1_b=2.5), rms_offset={"a": 9000, "b": 6000})
-    session = ChipSession(ChipConfig(board=BOARD, **cal), spi=spi)  # type: ignore[arg-type]
+    session = ChipSession(ChipConfig(board=BOARD, calibration=ChipCalibration(**cal)), spi=spi)
     events = drive(session, Hlw8112Wire(chip), 3, truth=Truth(volts=230.0))
     assert any(isinstance(e, ChipReady) for e in events), events
-    for name, attr in CALIBRATION:
+    for name, attr in REGISTER_OF:
         assert chip.reg(name) == from_signed(cal[attr], BY_NAME[name].size), name
     # the board's noise is gone from the current registers: with no current they read nothing
     last = [e for e in events if isinstance(e, ChipReading)][-1]

@@ -15,6 +15,9 @@ them as two's complement (registers.from_signed).
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass, fields
+
+from tuyameter.hlw8112.registers import BY_NAME, from_signed
 
 DELAY_CLOCK_HZ = 3579545 / 4  # one PhaseA/B step delays by one period of this clock
 PHASE_STEPS = (-128, 127)
@@ -72,3 +75,37 @@ def rms_offset_register(iave: float) -> int:
 def apparent_gain_register(power_p: float, power_s: float) -> int:
     """PSGain from PowerPA and PowerS read at PF 1 (§11.6): S made to read as P does."""
     return gain_register(1.0 + (power_p - power_s) / power_s)
+
+
+@dataclass(frozen=True)
+class ChipCalibration:
+    """The calibration the chip applies itself, as signed register values (a profile's ``hlw8112:``
+    fields of the same names; the session writes them at every setup)."""
+
+    pa_gain: int = 0
+    pb_gain: int = 0
+    ps_gain: int = 0
+    phase_a: int = 0
+    phase_b: int = 0
+    pa_os: int = 0
+    pb_os: int = 0
+    rms_ia_os: int = 0
+    rms_ib_os: int = 0
+
+    def writes(self) -> list[tuple[str, int]]:
+        """(register, the value to write) for each."""
+        return [(name, from_signed(getattr(self, attr), BY_NAME[name].size)) for name, attr in REGISTER_OF]
+
+    def values(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, source: object) -> ChipCalibration:
+        """The same-named fields of ``source`` (a profile's settings)."""
+        return cls(**{f.name: getattr(source, f.name) for f in fields(cls)})
+
+
+#: each calibration register and the ChipCalibration field it comes from
+REGISTER_OF = (("PAGain", "pa_gain"), ("PBGain", "pb_gain"), ("PSGain", "ps_gain"), ("PhaseA", "phase_a"),
+               ("PhaseB", "phase_b"), ("PAOS", "pa_os"), ("PBOS", "pb_os"), ("RmsIAOS", "rms_ia_os"),
+               ("RmsIBOS", "rms_ib_os"))  # fmt: skip

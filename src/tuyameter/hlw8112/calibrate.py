@@ -61,25 +61,21 @@ class Calibration:
     k1_a: float
     k1_b: float
     k2: float
-    pa_gain: int = 0
-    pb_gain: int = 0
-    ps_gain: int = 0
-    phase_a: int = 0
-    phase_b: int = 0
-    pa_os: int = 0
-    pb_os: int = 0
-    rms_ia_os: int = 0
-    rms_ib_os: int = 0
+    chip: cr.ChipCalibration = field(default_factory=cr.ChipCalibration)
 
     def k1(self, ch: str) -> float:
         return self.k1_a if ch == "a" else self.k1_b
 
     def get(self, name: str, ch: str) -> int:
-        value: int = getattr(self, name.format(ch=ch))
+        value: int = getattr(self.chip, name.format(ch=ch))
         return value
 
+    def with_chip(self, **changes: int) -> Calibration:
+        return replace(self, chip=replace(self.chip, **changes))
+
     def fields(self) -> dict[str, float | int]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """As a profile's ``hlw8112:`` fields."""
+        return {"k1_a": self.k1_a, "k1_b": self.k1_b, "k2": self.k2} | self.chip.values()
 
 
 @dataclass(frozen=True)
@@ -138,7 +134,7 @@ def solve_zero(cal: Calibration, readings: Readings) -> Outcome:
             raise CalibrationError(f"clamp {ch.upper()}: {e}; is a current flowing?") from None
         changes[f"rms_i{ch}_os"] = _fit(new, *cr.SIGNED16, f"RmsI{ch.upper()}OS")
         notes.append(f"RmsI{ch.upper()}OS {old} → {new} (RmsI{ch.upper()} read {iave:.0f} counts with no current)")
-    return Outcome(replace(cal, **changes), notes)
+    return Outcome(cal.with_chip(**changes), notes)
 
 
 def solve_gain(cal: Calibration, readings: Readings, ref: Reference) -> Outcome:
@@ -149,7 +145,8 @@ def solve_gain(cal: Calibration, readings: Readings, ref: Reference) -> Outcome:
         raise CalibrationError("no voltage was read")
     k2 = cal.k2 * _ratio(volts, ref_volts, "the voltage")
     notes = [f"k2 {cal.k2:.5g} → {k2:.5g} (voltage {volts:.2f} V, reference {ref_volts:.2f} V)"]
-    changes: dict[str, float | int] = {"k2": k2}
+    k1 = {"a": cal.k1_a, "b": cal.k1_b}
+    regs: dict[str, int] = {}
     for ch in CHANNELS:
         watts, amps = ref.watts.get(ch), ref.amps.get(ch)
         if watts is None and amps is None:
@@ -166,7 +163,7 @@ def solve_gain(cal: Calibration, readings: Readings, ref: Reference) -> Outcome:
         k1_new = cal.k1(ch) * _ratio(shown_amps, ref_amps, f"clamp {ch.upper()}'s current")
         notes.append(f"k1_{ch} {cal.k1(ch):.5g} → {k1_new:.5g} (current {shown_amps:.4f} A, reference "
                      f"{ref_amps:.4f} A)")  # fmt: skip
-        changes[f"k1_{ch}"] = k1_new
+        k1[ch] = k1_new
         scale = (cal.k1(ch) * cal.k2) / (k1_new * k2)  # what the new K alone does to a power reading
         shown_watts = mean_of(readings, f"power_{ch}")
         if watts is None or shown_watts is None:
@@ -174,17 +171,17 @@ def solve_gain(cal: Calibration, readings: Readings, ref: Reference) -> Outcome:
         predicted = abs(shown_watts) * scale
         old = cal.get("p{ch}_gain", ch)
         factor = (1 + old / 32768) / _ratio(predicted, abs(watts), f"clamp {ch.upper()}'s power")
-        changes[f"p{ch}_gain"] = gain = _fit(cr.gain_register(factor), *cr.SIGNED16, f"P{ch.upper()}Gain")
+        regs[f"p{ch}_gain"] = gain = _fit(cr.gain_register(factor), *cr.SIGNED16, f"P{ch.upper()}Gain")
         notes.append(f"P{ch.upper()}Gain {old} → {gain} (power {abs(shown_watts):.1f} W, {predicted:.1f} W with the "
                      f"new K, reference {abs(watts):.1f} W)")  # fmt: skip
         apparent = mean_of(readings, "apparent_power_a")
         if ch == "a" and apparent:  # PowerS follows channel A: at PF 1 it should read what P does
             s_pred = apparent * scale
-            s_factor = (1 + cal.ps_gain / 32768) / _ratio(s_pred, abs(watts), "the apparent power")
-            changes["ps_gain"] = _fit(cr.gain_register(s_factor), *cr.SIGNED16, "PSGain")
-            notes.append(f"PSGain {cal.ps_gain} → {changes['ps_gain']} (apparent power {apparent:.1f} VA, "
+            s_factor = (1 + cal.chip.ps_gain / 32768) / _ratio(s_pred, abs(watts), "the apparent power")
+            regs["ps_gain"] = _fit(cr.gain_register(s_factor), *cr.SIGNED16, "PSGain")
+            notes.append(f"PSGain {cal.chip.ps_gain} → {regs['ps_gain']} (apparent power {apparent:.1f} VA, "
                          f"{s_pred:.1f} with the new K)")  # fmt: skip
-    return Outcome(replace(cal, **changes), notes)  # type: ignore[arg-type]
+    return Outcome(replace(cal.with_chip(**regs), k1_a=k1["a"], k1_b=k1["b"], k2=k2), notes)
 
 
 def solve_offset(cal: Calibration, readings: Readings, ref: Reference) -> Outcome:
@@ -212,7 +209,7 @@ def solve_offset(cal: Calibration, readings: Readings, ref: Reference) -> Outcom
                      f"{err * 100:+.2f} %)")  # fmt: skip
     if not changes:
         raise CalibrationError("give the reference watts of the small load on at least one clamp")
-    return Outcome(replace(cal, **changes), notes)
+    return Outcome(cal.with_chip(**changes), notes)
 
 
 def solve_phase(cal: Calibration, readings: Readings, ref: Reference) -> Outcome:
@@ -246,7 +243,7 @@ def solve_phase(cal: Calibration, readings: Readings, ref: Reference) -> Outcome
                      f"{abs(watts):.1f} W at PF {factor:g}{kind}, {err * 100:+.2f} %)")  # fmt: skip
     if not changes:
         raise CalibrationError("give the reference watts and power factor of the load on at least one clamp")
-    return Outcome(replace(cal, **changes), notes)
+    return Outcome(cal.with_chip(**changes), notes)
 
 
 def solve(step: str, cal: Calibration, readings: Readings, ref: Reference) -> Outcome:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from tuyameter.hlw8112 import convert as cv
 from tuyameter.hlw8112 import registers as r
+from tuyameter.hlw8112.cal_registers import ChipCalibration
 from tuyameter.hlw8112.diagnose import SILENT_UART, diagnose_coefficients
 from tuyameter.hlw8112.frames import AnswerError, Op, answer_value, request
 from tuyameter.hlw8112.registers import ADDR, COEFFICIENTS
@@ -33,29 +34,14 @@ RETRY_S = 5.0
 ENERGY_NAMES = ("forward_a", "reverse_a", "forward_b", "reverse_b", "forward_total", "reverse_total")
 
 
-#: the calibration registers a session writes, and the ChipConfig field each comes from
-CALIBRATION = (("PAGain", "pa_gain"), ("PBGain", "pb_gain"), ("PSGain", "ps_gain"), ("PhaseA", "phase_a"),
-               ("PhaseB", "phase_b"), ("PAOS", "pa_os"), ("PBOS", "pb_os"), ("RmsIAOS", "rms_ia_os"),
-               ("RmsIBOS", "rms_ib_os"))  # fmt: skip
-
-
 @dataclass(frozen=True)
 class ChipConfig:
     board: cv.Board = field(default_factory=cv.Board)
     #: channel B reads a current transformer (EMUCON comp_off, EMUCON2 CHS_IB)
     ct_b: bool = True
     hfconst: int | None = None
-    #: PAGain / PBGain (signed): the power calibration the chip applies itself
-    pa_gain: int = 0
-    pb_gain: int = 0
-    #: the rest of the chip's calibration (datasheet §11), signed register values
-    ps_gain: int = 0
-    phase_a: int = 0
-    phase_b: int = 0
-    pa_os: int = 0
-    pb_os: int = 0
-    rms_ia_os: int = 0
-    rms_ib_os: int = 0
+    #: the calibration the chip applies itself (gains, phase, offsets: datasheet §11)
+    calibration: ChipCalibration = field(default_factory=ChipCalibration)
     poll: float = 1.0
     #: seconds an answer may take over UART (a few bytes at 4800 baud take ~10 ms)
     answer_timeout: float = 0.2
@@ -78,7 +64,7 @@ class ChipConfig:
 
     def writes(self, spi: bool) -> list[tuple[str, int]]:
         out = [("SYSCON", self.syscon()), ("EMUCON", self.emucon()), ("EMUCON2", self.emucon2(spi))]
-        out += [(name, r.from_signed(getattr(self, attr), r.BY_NAME[name].size)) for name, attr in CALIBRATION]
+        out += self.calibration.writes()
         if self.hfconst is not None:
             out.append(("HFConst", self.hfconst))
         return out

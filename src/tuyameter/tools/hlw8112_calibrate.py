@@ -12,8 +12,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from tuyameter.hlw8112.cal_registers import ChipCalibration
 from tuyameter.hlw8112.calibrate import Calibration, CalibrationError, Outcome, Readings, Reference, mean_of, solve
-from tuyameter.hlw8112.session import CALIBRATION, ChipConfig, ChipFailed, ChipReading, ChipSession, Event
+from tuyameter.hlw8112.session import ChipConfig, ChipFailed, ChipReading, ChipSession, Event
 from tuyameter.profiles.model import Profile
 from tuyameter.sources.hlw8112.bus import BusError, open_bus
 from tuyameter.sources.hlw8112.drive import drive
@@ -84,14 +85,14 @@ async def collect(url: str, config: ChipConfig, samples: int, timeout: float,
 def configured(base: ChipConfig, cal: Calibration) -> ChipConfig:
     """The chip's set-up with a calibration in place of the profile's."""
     board = replace(base.board, k1_a=cal.k1_a, k1_b=cal.k1_b, k2=cal.k2)
-    return replace(base, board=board, **{attr: getattr(cal, attr) for _, attr in CALIBRATION})
+    return replace(base, board=board, calibration=cal.chip)
 
 
 def of_profile(profile: Profile) -> Calibration:
     s = profile.hlw8112
     if s is None:
         raise CalibrationError(f"profile {profile.name!r} has no hlw8112: section (the board)")
-    return Calibration(s.k1_a, s.k1_b, s.k2, **{attr: getattr(s, attr) for _, attr in CALIBRATION})
+    return Calibration(s.k1_a, s.k1_b, s.k2, ChipCalibration.of(s))
 
 
 def _checks(step: str, ref: Reference, again: Readings) -> dict[str, Check]:

@@ -15,8 +15,8 @@ from collections import deque
 from typing import Any
 
 from tuyameter.hlw8112 import convert as cv
+from tuyameter.hlw8112.cal_registers import ChipCalibration
 from tuyameter.hlw8112.session import (
-    CALIBRATION,
     ChipConfig,
     ChipFailed,
     ChipReading,
@@ -48,8 +48,7 @@ def chip_config(profile: Profile) -> ChipConfig:
         raise ValueError(f"profile {profile.name!r} has no hlw8112 section (the board): use hlw8112_clamps or "
                          "write one (docs/hlw8112.md)")  # fmt: skip
     board = cv.Board(k1_a=s.k1_a, k1_b=s.k1_b, k2=s.k2, pga_a=s.pga_a, pga_b=s.pga_b, pga_u=s.pga_u)
-    cal = {attr: getattr(s, attr) for _, attr in CALIBRATION}
-    return ChipConfig(board=board, ct_b=s.ct_b, hfconst=s.hfconst, poll=s.poll, **cal)
+    return ChipConfig(board=board, ct_b=s.ct_b, hfconst=s.hfconst, poll=s.poll, calibration=ChipCalibration.of(s))
 
 
 def check_url(url: str) -> None:
