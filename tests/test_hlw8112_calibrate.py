@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from pathlib import Path
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from e2e import run_cli
 from tuyameter.hlw8112 import cal_registers as cr
-from tuyameter.hlw8112.calibrate import Calibration, CalibrationError, Reference, solve, solve_gain
+from tuyameter.hlw8112.calibrate import STEPS, Calibration, CalibrationError, Reference, solve, solve_gain
 from tuyameter.hlw8112.convert import Board, current, frequency, power
 from tuyameter.hlw8112.registers import from_signed
 from tuyameter.profiles.loader import find_profile, load_profile
@@ -279,3 +282,59 @@ def test_a_guided_session_stopped_half_way_keeps_what_was_done(tmp_path: Path) -
     assert r.returncode == 1 and "the bench file" in r.stdout + r.stderr
     r = run_cli("calibrate", "spi://sim", "--profile", "hlw8112_clamps", "--guided", "--json", "-o", str(out))
     assert r.returncode == 2 and "leave out --json" in r.stderr
+
+
+_num = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**40), 2**40), st.none())
+_keys = st.sampled_from(["voltage", "current_a", "current_b", "power_a", "power_b", "apparent_power_a", "frequency",
+                         "raw_RmsIA", "raw_RmsIB", "raw_PowerPA", "raw_PowerPB"])  # fmt: skip
+
+
+_f = st.floats(0.85, 1.15)
+_plausible = st.builds(
+    lambda a, b, c, d, e, on: {
+        "voltage": 230 * a, "current_a": 8 * b * on, "current_b": 0.26 * c * on, "power_a": 1840 * c * on,
+        "power_b": -60 * d * on, "apparent_power_a": 1840 * e * on, "frequency": 50.0, "raw_RmsIA": 900 * a,
+        "raw_RmsIB": -300 * b, "raw_PowerPA": 250000 * c, "raw_PowerPB": -9000 * d,
+    },
+    _f, _f, _f, _f, _f, st.sampled_from([0.0, 1.0]),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(STEPS),
+    st.one_of(st.lists(st.dictionaries(_keys, _num), max_size=4), st.lists(_plausible, min_size=1, max_size=3)),
+    st.one_of(
+        st.builds(
+            lambda f, wa, wb, pa, pb: Reference(
+                230 * f, {"a": wa * f, "b": wb}, {}, {"a": (pa, True), "b": (pb, False)}
+            ),
+            _f,
+            st.sampled_from([1840.0, 60.0, 1000.0]),
+            st.sampled_from([None, -60.0]),
+            st.floats(0.3, 0.8),
+            st.floats(0.3, 0.8),
+        ),
+        st.builds(
+            Reference,
+            _num,
+            st.dictionaries(st.sampled_from("ab"), _num),
+            st.dictionaries(st.sampled_from("ab"), _num),
+            st.dictionaries(st.sampled_from("ab"), st.tuples(st.floats(0.01, 1.0), st.booleans())),
+        ),
+    ),
+)
+def test_any_readings_give_a_calibration_in_range_or_a_calibration_error(
+    step: str, readings: list[dict[str, float | None]], ref: Reference
+) -> None:
+    try:
+        out = solve(step, Calibration(5.0, 5.0, 1.0), readings, ref)  # type: ignore[arg-type]
+    except CalibrationError as e:
+        assert str(e)
+        return
+    event(f"{step} solved")
+    c = out.calibration
+    assert all(math.isfinite(v) and v > 0 for v in (c.k1_a, c.k1_b, c.k2))
+    for name, value in c.chip.values().items():
+        lo, hi = cr.PHASE_STEPS if name.startswith("phase") else cr.SIGNED16
+        assert lo <= value <= hi, (name, value)

@@ -20,6 +20,7 @@ is refused: a wrong reference, the wrong clamp or a reversed CT is likelier than
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from statistics import fmean
 
@@ -89,10 +90,17 @@ def mean_of(readings: Readings, name: str, skip_first: bool = False) -> float | 
     values = [float(v) for r in readings if isinstance(v := r.get(name), int | float) and not isinstance(v, bool)]
     if skip_first and len(values) > 1:
         values = values[1:]  # the datasheet drops the first: it may predate the load's last change
-    return fmean(values) if values else None
+    values = [v for v in values if math.isfinite(v)]  # a reading that is not a number is not a reading
+    try:
+        mean = fmean(values) if values else None
+    except OverflowError:
+        return None
+    return mean if mean is not None and math.isfinite(mean) else None
 
 
 def _ratio(shown: float, ref: float, what: str, limit: float = MAX_CORRECTION) -> float:
+    if not (math.isfinite(ref) and ref > 0):
+        raise CalibrationError(f"{what}: the reference {ref:g} cannot be calibrated against")
     ratio = shown / ref
     if not 1 - limit <= ratio <= 1 + limit:
         raise CalibrationError(
@@ -224,6 +232,9 @@ def solve_phase(cal: Calibration, readings: Readings, ref: Reference) -> Outcome
         if pf is None:
             raise CalibrationError(f"clamp {ch.upper()}: give the load's power factor as the reference shows it")
         factor, lagging = pf
+        if abs(watts) < MIN_WATTS:
+            raise CalibrationError(f"clamp {ch.upper()}: {watts} W is too small a load to calibrate the phase with "
+                                   f"(at least {MIN_WATTS:.0f} W)")  # fmt: skip
         if not PHASE_PF[0] <= factor <= PHASE_PF[1]:
             raise CalibrationError(f"clamp {ch.upper()}: the phase step wants a load of power factor "
                                    f"{PHASE_PF[0]:g}–{PHASE_PF[1]:g} (0.5 is best), not {factor:g}")  # fmt: skip
