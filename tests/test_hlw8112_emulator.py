@@ -70,11 +70,14 @@ def test_reset_defaults_checksums_and_write_protection(kind: type) -> None:
     assert rd(io, "HFConst") == 0x1000 and rd(io, "SysStatus") & r.SYSSTATUS_RST
 
 
-def _configure(io: Uart | Spi, keep_energy: bool = True) -> None:
+MEASURE = r.EMUCON2_PFACTOR_EN | r.EMUCON2_WAVE_EN | r.EMUCON2_ZX_EN
+
+
+def _configure(io: Uart | Spi, keep_energy: bool = True, measure: int = MEASURE) -> None:
     io(Op.command(r.WRITE_ENABLE))
     io(Op.write(REG["SYSCON"].addr, 0x0A04 | r.SYSCON_ADC_IB))  # channel B's ADC on
     io(Op.write(REG["EMUCON"].addr, r.EMUCON_PARUN | r.EMUCON_PBRUN | r.EMUCON_COMP_OFF))
-    bits = r.EMUCON2_CHS_IB | (r.EMUCON2_EPA_CB | r.EMUCON2_EPB_CB if keep_energy else 0)
+    bits = r.EMUCON2_CHS_IB | measure | (r.EMUCON2_EPA_CB | r.EMUCON2_EPB_CB if keep_energy else 0)
     io(Op.write(REG["EMUCON2"].addr, 0x0001 | bits))
     io(Op.command(r.WRITE_PROTECT))
 
@@ -142,12 +145,17 @@ def test_spi_faults_show_as_real_boards_show_them() -> None:
     assert syscon(hz=2_000_000) != 0x0A04  # too fast: bits corrupt (half of them at this speed)
     assert syscon(faults=("slow-clock",), hz=400_000) != 0x0A04
     assert syscon(faults=("slow-clock",), hz=50_000) == 0x0A04
-    # open drain without a pull-up: zeros until a blind write sets SDOCmos
+    # SDO left open drain (SDOCmos 1) with no pull-up: zeros until a blind write clears SDOCmos (DS §9.1.3)
     wire = Hlw8112Wire(faults=("no-pullup",))
     io = Spi(wire)
     assert rd(io, "SYSCON") == 0
     io(Op.command(r.WRITE_ENABLE))
-    io(Op.write(REG["EMUCON2"].addr, 0x0001 | r.EMUCON2_SDOCMOS))
+    io(Op.write(REG["EMUCON2"].addr, 0x0001))
+    assert rd(io, "SYSCON") == 0x0A04
+    io(Op.write(REG["EMUCON2"].addr, 0x0001 | r.EMUCON2_SDOCMOS))  # open drain again: nothing pulls SDO high
+    assert rd(io, "SYSCON") == 0
+    # after a reset SDO is push-pull (EMUCON2 0001): the same board reads
+    wire.chip.power_on()
     assert rd(io, "SYSCON") == 0x0A04
     # chip select that never rises: the first command works, nothing after it
     io = Spi(Hlw8112Wire(faults=("no-cs",)))

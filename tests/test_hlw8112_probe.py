@@ -17,7 +17,7 @@ pytestmark = pytest.mark.timeout(120)
     ("query", "fix", "cause"),
     [
         ("", None, None),
-        ("&fault=no-pullup", "SDO driven push-pull", None),
+        ("&fault=no-pullup", "SDO set back to push-pull", None),
         ("&mode=3", "SPI mode 1", None),
         ("&mode=0", "SPI mode 1", None),
         ("&speed=3000000", "a 200 kHz clock", None),

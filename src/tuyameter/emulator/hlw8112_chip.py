@@ -8,7 +8,8 @@
 - measurements from the truth it is given (volts, amperes, signed watts per channel): the
   register values the datasheet's formulas turn back into that truth, with the board's K1 / K2
   and the PGA gains SYSCON sets; a channel whose ADC is off reads 0; channel B reads nothing
-  unless EMUCON2 CHS_IB selects current for it;
+  unless EMUCON2 CHS_IB selects current for it; the power factor only with PfactorEN, the frequency
+  only with WaveEN and ZxEN, peaks only with WaveEN and PeakEN (DS §9.1.3);
 - energy pulses accumulated from |P| at HFConst (24 bits, wrapping), with the creep threshold
   PStartPA/PB, counted only while EMUCON PARUN / PBRUN run;
 - a real board's errors and the chip's corrections of them (datasheet §9.1, §11): a current sensor
@@ -246,7 +247,10 @@ class Hlw8112Chip:
         set_(0x26, min(u, 0x7FFFFF))
         set_(0x24, ia)
         set_(0x25, ib)
-        set_(0x23, round(MCLK_FREQ / t.hz) & 0xFFFF if self._on("u") and t.hz > 0 else 0)
+        emucon2 = self.reg("EMUCON2")
+        waves = bool(emucon2 & r.EMUCON2_WAVE_EN)
+        zx = waves and bool(emucon2 & r.EMUCON2_ZX_EN)  # the frequency is measured on zero crossings
+        set_(0x23, round(MCLK_FREQ / t.hz) & 0xFFFF if zx and self._on("u") and t.hz > 0 else 0)
         pa, pb = self._power_raw("a"), self._power_raw("b")
         set_(0x2C, pa & 0xFFFFFFFF)
         set_(0x2D, pb & 0xFFFFFFFF)
@@ -260,10 +264,12 @@ class Hlw8112Chip:
         p_coeff = c.power_pb if ch == "b" else c.power_pa
         # the chip's own P / S (the two coefficients differ a little; each register scaled by its own)
         pf = max(-1.0, min(1.0, p_raw * p_coeff / (s_raw * c.power_s))) if s_raw > 0 else 1.0
-        set_(0x27, round(pf * 0x7FFFFF) & 0xFFFFFF)
-        set_(0x30, _peak(ia))
-        set_(0x31, _peak(ib))
-        set_(0x32, _peak(u))
+        if emucon2 & r.EMUCON2_PFACTOR_EN:  # otherwise it keeps its reset value, 7FFFFF (1.0)
+            set_(0x27, round(pf * 0x7FFFFF) & 0xFFFFFF)
+        peaks = waves and bool(emucon2 & r.EMUCON2_PEAK_EN)
+        set_(0x30, _peak(ia) if peaks else 0)
+        set_(0x31, _peak(ib) if peaks else 0)
+        set_(0x32, _peak(u) if peaks else 0)
 
     def _emustatus(self) -> int:
         status = emustatus_checksum(self.regs)

@@ -6,8 +6,8 @@ one clock edge, a faster clock corrupts bits, as on a real chip. Faults (``FAULT
 
 - ``spien-low`` — the SPIEN strap holds the chip in UART mode: SPI is ignored, SDO floats high;
 - ``miso-stuck-0`` / ``miso-stuck-1`` — MISO shorted low or high;
-- ``no-pullup`` — SDO is open drain until EMUCON2 SDOCmos is set, and the board has no pull-up:
-  every bit reads 0 until a (blind) write sets SDOCmos;
+- ``no-pullup`` — the board has no pull-up on SDO and an earlier driver left it open drain (EMUCON2
+  SDOCmos set; it is push-pull after reset): every bit reads 0 until a (blind) write clears SDOCmos;
 - ``no-cs`` — chip select never rises: only the first command after power-on is understood;
 - ``slow-clock`` — long wires: bits corrupt above 100 kHz already;
 - ``unpowered`` — no answer at all (UART silent, SPI reads 0);
@@ -55,6 +55,8 @@ class Hlw8112Wire:
     def __post_init__(self) -> None:
         self.faults = check_faults(self.faults)
         self._rng = random.Random(self.seed)
+        if "no-pullup" in self.faults:  # left open drain by whatever drove the chip before (until it resets)
+            self.chip.regs[r.BY_NAME["EMUCON2"].addr] |= r.EMUCON2_SDOCMOS
 
     def advance(self, dt: float, truth: Truth | None = None) -> None:
         self.chip.advance(dt, truth)
@@ -132,7 +134,7 @@ class Hlw8112Wire:
         limit = SLOW_MAX_HZ if "slow-clock" in self.faults else MAX_HZ
         if hz > limit:
             out = self._corrupt(out, min(0.5, 0.25 * hz / limit))
-        if "no-pullup" in self.faults and not self.chip.reg("EMUCON2") & r.EMUCON2_SDOCMOS:
+        if "no-pullup" in self.faults and self.chip.reg("EMUCON2") & r.EMUCON2_SDOCMOS:
             out = bytes(n)  # open drain with nothing to pull it high
         return out
 

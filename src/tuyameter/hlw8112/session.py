@@ -4,7 +4,8 @@ The chip answers transactions (hlw8112/frames.py); the adapter runs the one :met
 names — over UART it sends the bytes and waits for ``answer_size`` bytes, over SPI it clocks them
 out and hands back what came in — and passes the answer (``b""`` for none) to :meth:`answer`.
 
-setup: (SPI: EMUCON2 SDOCmos, written blind, so that SDO needs no pull-up) → SysStatus (clears the
+setup: (SPI: EMUCON2 SDOCmos cleared, written blind, so that SDO is push-pull whatever an earlier driver
+left: open drain needs a pull-up the board may not have) → SysStatus (clears the
 reset flag) → the factory coefficients and their checksum → write
 enable → SYSCON, EMUCON, EMUCON2, PAGain, PBGain (HFConst when the profile sets one), each confirmed through WData
 and read back → write protect → select channel A.
@@ -30,6 +31,8 @@ POLL_NAMES = ("RmsU", "RmsIA", "RmsIB", "PowerPA", "PowerPB", "PowerS", "PowerFa
 #: the registers a reading also gives as read (RMS and power registers are signed: bit 23 / bit 31)
 RAW_NAMES = ("RmsIA", "RmsIB", "PowerPA", "PowerPB", "PowerS")
 RETRY_S = 5.0
+#: EMUCON2 written blind with SDOCmos clear (SDO push-pull, the reset default), between write enable and protect
+SDO_PUSH_PULL = (Op.command(r.WRITE_ENABLE), Op.write(ADDR["EMUCON2"], r.EMUCON2_VREF_SEL), Op.command(r.WRITE_PROTECT))
 #: the energy a session counts, kWh: per channel and direction, and of the two channels' net flow
 ENERGY_NAMES = ("forward_a", "reverse_a", "forward_b", "reverse_b", "forward_total", "reverse_total")
 
@@ -54,16 +57,17 @@ class ChipConfig:
     def emucon(self) -> int:
         return r.EMUCON_PARUN | r.EMUCON_PBRUN | (r.EMUCON_COMP_OFF if self.ct_b else 0)
 
-    def emucon2(self, spi: bool) -> int:
-        bits = 0x0001 | r.EMUCON2_EPA_CB | r.EMUCON2_EPB_CB  # energy not cleared on read
+    def emucon2(self) -> int:
+        """Energy kept when read, power factor and frequency measured (PfactorEN; ZxEN needs WaveEN), channel
+        B on current for a CT, the internal reference, and SDO push-pull (SDOCmos 0), as after reset."""
+        bits = (r.EMUCON2_VREF_SEL | r.EMUCON2_EPA_CB | r.EMUCON2_EPB_CB | r.EMUCON2_PFACTOR_EN | r.EMUCON2_WAVE_EN
+                | r.EMUCON2_ZX_EN)  # fmt: skip
         if self.ct_b:
             bits |= r.EMUCON2_CHS_IB
-        if spi:
-            bits |= r.EMUCON2_SDOCMOS  # SDO driven both ways: no pull-up needed
         return bits
 
-    def writes(self, spi: bool) -> list[tuple[str, int]]:
-        out = [("SYSCON", self.syscon()), ("EMUCON", self.emucon()), ("EMUCON2", self.emucon2(spi))]
+    def writes(self) -> list[tuple[str, int]]:
+        out = [("SYSCON", self.syscon()), ("EMUCON", self.emucon()), ("EMUCON2", self.emucon2())]
         out += self.calibration.writes()
         if self.hfconst is not None:
             out.append(("HFConst", self.hfconst))
@@ -191,9 +195,8 @@ class ChipSession:
         self.coefficients = None
         self.stats.setups += 1
         ops = [Op.read(ADDR["SysStatus"]), *(Op.read(c.addr) for c in COEFFICIENTS), Op.read(ADDR["Coeff_chksum"])]
-        if self.spi:  # SDO driven both ways before anything is read: boards without a pull-up work too
-            ops[:0] = [Op.command(r.WRITE_ENABLE), Op.write(ADDR["EMUCON2"], 0x0001 | r.EMUCON2_SDOCMOS),
-                       Op.command(r.WRITE_PROTECT)]  # fmt: skip
+        if self.spi:  # SDO back to push-pull before anything is read, should another driver have left it open
+            ops[:0] = SDO_PUSH_PULL  # drain: a board without a pull-up on SDO reads only zeros then
         self._queue = ops
         self._values = {}
 
@@ -221,11 +224,11 @@ class ChipSession:
             return
         self.coefficients = coeff
         ops = [Op.command(r.WRITE_ENABLE)]
-        for name, value in self.config.writes(self.spi):
+        for name, value in self.config.writes():
             ops += [Op.write(ADDR[name], value), Op.read(ADDR["WData"]), Op.read(ADDR[name])]
         ops += [Op.command(r.WRITE_PROTECT), Op.command(r.CHANNEL_A), Op.read(ADDR["SysStatus"])]
         ops += [Op.read(ADDR["HFConst"]), Op.read(ADDR["EMUStatus"])]
-        self._writes = dict(self.config.writes(self.spi))
+        self._writes = dict(self.config.writes())
         self._wdata_wrong = []
         self._last_write = None
         self._queue = ops

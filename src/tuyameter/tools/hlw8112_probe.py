@@ -4,7 +4,7 @@ It reads what needs no configuration and proves the read path: the factory coeff
 their checksum, every configuration register against EMUStatus's checksum of them, RData after a
 read; then a harmless write (PStartPA with the value it holds) confirmed through WData and a
 read-back, as the seed's "Failed to write reg 80 val A04" never was. When something fails it
-changes one thing at a time — SPI mode, a slower clock, SDO driven push-pull; over a serial port
+changes one thing at a time — SPI mode, a slower clock, SDO set to push-pull; over a serial port
 the other baud rates — and says which change made the chip answer, or what the symptom points to.
 """
 
@@ -19,7 +19,7 @@ from tuyameter.hlw8112.convert import Coefficients
 from tuyameter.hlw8112.diagnose import SILENT_UART, diagnose_coefficients
 from tuyameter.hlw8112.frames import AnswerError, Op, answer_value, request
 from tuyameter.hlw8112.registers import ADDR, COEFFICIENTS, emustatus_checksum
-from tuyameter.hlw8112.session import Transaction
+from tuyameter.hlw8112.session import SDO_PUSH_PULL, Transaction
 from tuyameter.sources.hlw8112.bus import BusError, ChipBus, open_bus
 
 UART_BAUDS = (9600, 4800, 19200, 38400)
@@ -109,7 +109,7 @@ async def _find_a_way(url: str, bus: ChipBus, found: tuple[Coefficients, int] | 
             bus = await open_bus(variant)
         except BusError:
             continue
-        if label.startswith("SDO driven"):
+        if label.startswith(SDO_FIX):
             await _sdo_push_pull(bus)
         found = await _coefficients(bus)
         if _good(found):
@@ -121,6 +121,9 @@ async def _find_a_way(url: str, bus: ChipBus, found: tuple[Coefficients, int] | 
     res.checks.append(Check("factory coefficients", False, _symptom(first, bus.spi)))
     res.cause = _narrowed(first, bus.spi) if _variants(url, bus.spi) else _symptom(first, bus.spi)
     return bus, first
+
+
+SDO_FIX = "SDO set back to push-pull"
 
 
 def _variants(url: str, spi: bool) -> list[tuple[str, str]]:
@@ -135,8 +138,8 @@ def _variants(url: str, spi: bool) -> list[tuple[str, str]]:
         mode = int((q.get("mode") or ["1"])[-1])
         out = [
             (
-                "SDO driven push-pull (EMUCON2 SDOCmos; the board has no pull-up on SDO, and the gateway sets "
-                "it by itself)",
+                f"{SDO_FIX} (EMUCON2 SDOCmos cleared: an earlier driver had left SDO open drain and the board "
+                "has no pull-up on it; the gateway does this by itself)",
                 url,
             )
         ]
@@ -150,11 +153,10 @@ def _variants(url: str, spi: bool) -> list[tuple[str, str]]:
 
 
 async def _sdo_push_pull(bus: ChipBus) -> None:
-    """Set EMUCON2 SDOCmos without reading first: SDO then needs no pull-up."""
+    """Clear EMUCON2 SDOCmos without reading first: SDO push-pull needs no pull-up."""
     with contextlib.suppress(AnswerError):
-        await _do(bus, Op.command(r.WRITE_ENABLE))
-        await _do(bus, Op.write(ADDR["EMUCON2"], 0x0001 | r.EMUCON2_SDOCMOS))
-        await _do(bus, Op.command(r.WRITE_PROTECT))
+        for op in SDO_PUSH_PULL:
+            await _do(bus, op)
 
 
 def _narrowed(found: tuple[Coefficients, int] | str, spi: bool) -> str:
@@ -162,7 +164,7 @@ def _narrowed(found: tuple[Coefficients, int] | str, spi: bool) -> str:
     if not spi:
         return ("no valid answer at any baud rate: the chip unpowered, TX and RX swapped, parity not even (8E1), "
                 "or SPIEN strapped high (the chip in SPI mode)")  # fmt: skip
-    tried = "in every SPI mode, at slower clocks and with SDO driven push-pull"
+    tried = "in every SPI mode, at slower clocks and with SDO set to push-pull"
     if isinstance(found, str):
         return f"{found} {tried}"
     values = found[0].values()
