@@ -23,6 +23,20 @@ from tuyameter.sources.hlw8112.source import chip_config
 from tuyameter.tools.hlw8112_calibrate import collect
 
 pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def clamps(tmp_path: Path) -> str:
+    """hlw8112_clamps polled five times a second, so that the readings a step averages come quickly."""
+    import yaml
+
+    data = find_profile("hlw8112_clamps").to_data()
+    data["hlw8112"] = dict(data["hlw8112"]) | {"poll": 0.2}
+    path = tmp_path / "hlw8112_clamps.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
 BENCH = "spi://sim?volts=231.5&load_a=2000&load_b=-1500&k1_a=5.2&k1_b=4.9&k2=0.98&perr_a=0.015&perr_b=-0.01"
 
 
@@ -95,9 +109,9 @@ def test_the_solver_refuses_what_cannot_be_a_calibration(step: str, reading: dic
         solve(step, Calibration(5.0, 5.0, 1.0), [reading, reading], ref)  # type: ignore[list-item]
 
 
-def test_calibrate_writes_a_profile_that_reads_the_bench_within_half_a_percent(tmp_path: Path) -> None:
+def test_calibrate_writes_a_profile_that_reads_the_bench_within_half_a_percent(clamps: str, tmp_path: Path) -> None:
     out = tmp_path / "garage.yaml"
-    r = run_cli("calibrate", BENCH, "--profile", "hlw8112_clamps", "--volts", "231.5", "--watts-a", "2000",
+    r = run_cli("calibrate", BENCH, "--profile", clamps, "--volts", "231.5", "--watts-a", "2000",
                 "--watts-b", "-1500", "--samples", "4", "-o", str(out), "--json")  # fmt: skip
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
@@ -115,16 +129,16 @@ def test_calibrate_writes_a_profile_that_reads_the_bench_within_half_a_percent(t
     assert v["current_a"] == pytest.approx(2000 / 231.5, rel=5e-3)
 
 
-def test_calibrate_refuses_without_a_reference_and_names_a_broken_board(tmp_path: Path) -> None:
-    r = run_cli("calibrate", BENCH, "--profile", "hlw8112_clamps", "--volts", "231", "-o", str(tmp_path / "x.yaml"))
+def test_calibrate_refuses_without_a_reference_and_names_a_broken_board(clamps: str, tmp_path: Path) -> None:
+    r = run_cli("calibrate", BENCH, "--profile", clamps, "--volts", "231", "-o", str(tmp_path / "x.yaml"))
     assert r.returncode == 2 and "give the reference of at least one clamp" in r.stderr
     r = run_cli("calibrate", BENCH, "--profile", "pj1103a", "--volts", "231", "--watts-a", "2000",
                 "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 2 and "has no hlw8112: section" in r.stderr
-    r = run_cli("calibrate", "spi://sim?fault=spien-low", "--profile", "hlw8112_clamps", "--volts", "231",
+    r = run_cli("calibrate", "spi://sim?fault=spien-low", "--profile", clamps, "--volts", "231",
                 "--watts-a", "2000", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 1 and "SPIEN strapped low" in r.stderr and not (tmp_path / "x.yaml").exists()
-    r = run_cli("calibrate", BENCH, "--profile", "hlw8112_clamps", "--volts", "231.5", "--watts-a", "900",
+    r = run_cli("calibrate", BENCH, "--profile", clamps, "--volts", "231.5", "--watts-a", "900",
                 "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 1 and "more than 25% off" in r.stderr
 
@@ -149,16 +163,16 @@ def _step(tmp_path: Path, n: int, profile: str, load: str, *args: str) -> dict[s
 
 
 @pytest.mark.timeout(240)
-def test_four_steps_take_out_noise_gain_offset_and_phase(tmp_path: Path) -> None:
+def test_four_steps_take_out_noise_gain_offset_and_phase(clamps: str, tmp_path: Path) -> None:
     """The datasheet's procedure on a board whose CTs lead by 1.2° and lag by 0.8°, with RMS and power
     noise and gain errors: after it, every load (none, small, full, inductive) reads the truth."""
     zero, full, small = "load_a=0&load_b=0", "load_a=2000&load_b=-1500", "load_a=60&load_b=-40"
     inductive = "load_a=1000&load_b=-800&pf_a=0.5&pf_b=0.5"
     # uncalibrated, the inductive load reads several percent off and no load reads a current
-    base = chip_config(find_profile("hlw8112_clamps"))
+    base = chip_config(load_profile(clamps))
     raw = asyncio.run(collect(_bench(inductive), base, 2, 30, lambda s: None))[-1]
     assert abs(abs(float(raw["power_a"] or 0)) / 1000 - 1) > 0.02  # type: ignore[arg-type]
-    got = _step(tmp_path, 1, "hlw8112_clamps", zero, "--step", "zero")
+    got = _step(tmp_path, 1, clamps, zero, "--step", "zero")
     assert got["calibration"]["rms_ia_os"] == -9000 and got["calibration"]["rms_ib_os"] == -6000  # type: ignore[index]
     _step(tmp_path, 2, str(tmp_path / "step1.yaml"), full, "--step", "gain", "--volts", "231.5", "--watts-a", "2000",
           "--watts-b", "-1500")  # fmt: skip
@@ -186,23 +200,23 @@ def test_four_steps_take_out_noise_gain_offset_and_phase(tmp_path: Path) -> None
             assert v["current_a"] == pytest.approx(1000 / (231.5 * 0.5), rel=5e-3)
 
 
-def test_the_phase_step_wants_the_power_factor_and_the_zero_step_no_volts(tmp_path: Path) -> None:
-    r = run_cli("calibrate", _bench("load_a=1000&pf_a=0.5"), "--profile", "hlw8112_clamps", "--step", "phase",
+def test_the_phase_step_wants_the_power_factor_and_the_zero_step_no_volts(clamps: str, tmp_path: Path) -> None:
+    r = run_cli("calibrate", _bench("load_a=1000&pf_a=0.5"), "--profile", clamps, "--step", "phase",
                 "--volts", "231.5", "--watts-a", "1000", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 2 and "needs the load's power factor" in r.stderr
-    r = run_cli("calibrate", _bench("load_a=1000"), "--profile", "hlw8112_clamps", "--step", "phase", "--volts",
+    r = run_cli("calibrate", _bench("load_a=1000"), "--profile", clamps, "--step", "phase", "--volts",
                 "231.5", "--watts-a", "1000", "--pf-a", "1.5", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 2 and "--pf-a must be in 0.01..1" in r.stderr
-    r = run_cli("calibrate", _bench("load_a=0"), "--profile", "hlw8112_clamps", "--step", "gain", "--watts-a",
+    r = run_cli("calibrate", _bench("load_a=0"), "--profile", clamps, "--step", "gain", "--watts-a",
                 "1000", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 2 and "needs the reference voltage" in r.stderr
-    r = run_cli("calibrate", _bench("load_a=3000"), "--profile", "hlw8112_clamps", "--step", "zero", "--samples",
+    r = run_cli("calibrate", _bench("load_a=3000"), "--profile", clamps, "--step", "zero", "--samples",
                 "3", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 1 and "something is switched on" in r.stderr and not (tmp_path / "x.yaml").exists()
 
 
 def test_the_guided_calibration_asks_for_each_load_and_takes_out_every_flaw(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clamps: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``--guided`` on a bench whose load is switched between the questions, as a person would do it."""
     from tuyameter.cli.calibrate_guided import run_guided
@@ -243,7 +257,7 @@ def test_the_guided_calibration_asks_for_each_load_and_takes_out_every_flaw(
         return answer
 
     out = tmp_path / "guided.yaml"
-    assert run_guided(url, find_profile("hlw8112_clamps"), str(out), samples=3, ask=ask) == 0
+    assert run_guided(url, load_profile(clamps), str(out), samples=3, ask=ask) == 0
     assert len(asked) == len(script)
     printed = capsys.readouterr().out
     assert "Step 4 of 4, phase" in printed and "Calibrated: zero, gain, offset, phase" in printed
@@ -259,7 +273,7 @@ def test_the_guided_calibration_asks_for_each_load_and_takes_out_every_flaw(
         assert v["power_b"] == pytest.approx(want_b, rel=5e-3, abs=0.05), (load, v)
 
 
-def test_a_guided_session_stopped_half_way_keeps_what_was_done(tmp_path: Path) -> None:
+def test_a_guided_session_stopped_half_way_keeps_what_was_done(clamps: str, tmp_path: Path) -> None:
     bench = tmp_path / "bench.json"
     bench.write_text(json.dumps({"volts": 231.5}))
     out = tmp_path / "half.yaml"
@@ -267,7 +281,7 @@ def test_a_guided_session_stopped_half_way_keeps_what_was_done(tmp_path: Path) -
         "calibrate",
         f"spi://sim?bench={bench}&{FLAWED}",
         "--profile",
-        "hlw8112_clamps",
+        clamps,
         "--guided",
         "--samples",
         "3",
@@ -277,10 +291,10 @@ def test_a_guided_session_stopped_half_way_keeps_what_was_done(tmp_path: Path) -
     )  # fmt: skip  (the zero step, then end of input)
     assert r.returncode == 0 and "Stopped." in r.stdout and "Calibrated: zero." in r.stdout, r.stdout + r.stderr
     assert load_profile(out).hlw8112.rms_ib_os == -6000  # type: ignore[union-attr]
-    r = run_cli("calibrate", f"spi://sim?bench={tmp_path / 'none.json'}", "--profile", "hlw8112_clamps", "--guided",
+    r = run_cli("calibrate", f"spi://sim?bench={tmp_path / 'none.json'}", "--profile", clamps, "--guided",
                 "-o", str(out), input_="\n")  # fmt: skip
     assert r.returncode == 1 and "the bench file" in r.stdout + r.stderr
-    r = run_cli("calibrate", "spi://sim", "--profile", "hlw8112_clamps", "--guided", "--json", "-o", str(out))
+    r = run_cli("calibrate", "spi://sim", "--profile", clamps, "--guided", "--json", "-o", str(out))
     assert r.returncode == 2 and "leave out --json" in r.stderr
 
 
