@@ -210,6 +210,9 @@ def test_the_phase_step_wants_the_power_factor_and_the_zero_step_no_volts(clamps
     r = run_cli("calibrate", _bench("load_a=0"), "--profile", clamps, "--step", "gain", "--watts-a",
                 "1000", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 2 and "needs the reference voltage" in r.stderr
+    r = run_cli("calibrate", _bench("load_a=1000"), "--profile", clamps, "--volts", "231.5", "--watts-a", "1000",
+                "--pf-a", "0.5", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
+    assert r.returncode == 2 and "belong to the phase step" in r.stderr
     r = run_cli("calibrate", _bench("load_a=3000"), "--profile", clamps, "--step", "zero", "--samples",
                 "3", "-o", str(tmp_path / "x.yaml"))  # fmt: skip
     assert r.returncode == 1 and "something is switched on" in r.stderr and not (tmp_path / "x.yaml").exists()

@@ -92,6 +92,8 @@ def _reference(args: argparse.Namespace) -> Reference:
             raise CliError("give the reference of at least one clamp: --watts-a / --amps-a, --watts-b / --amps-b")
     if args.step in ("offset", "phase") and any(args.__dict__[f"watts_{ch}"] is None for ch in given):
         raise CliError(f"the {args.step} step needs the reference watts of each clamp: --watts-a / --watts-b")
+    if args.step != "phase" and any(args.__dict__[f"pf_{ch}"] is not None for ch in ("a", "b")):
+        raise CliError(f"--pf-a / --pf-b belong to the phase step; the {args.step} step's load is resistive")
     if args.step == "phase" and any(args.__dict__[f"pf_{ch}"] is None for ch in given):
         raise CliError("the phase step needs the load's power factor as the reference shows it: --pf-a / --pf-b")
     watts = {ch: args.__dict__[f"watts_{ch}"] for ch in ("a", "b")}
