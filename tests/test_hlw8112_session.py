@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from tuyameter.emulator.hlw8112_chip import Hlw8112Chip, Truth
 from tuyameter.emulator.hlw8112_wire import Hlw8112Wire
 from tuyameter.hlw8112 import convert as cv
+from tuyameter.hlw8112 import registers as r
 from tuyameter.hlw8112.cal_registers import REGISTER_OF, ChipCalibration
 from tuyameter.hlw8112.registers import BY_NAME, from_signed
 from tuyameter.hlw8112.session import (
@@ -145,3 +146,18 @@ def test_the_calibration_registers_are_written_and_confirmed(spi: bool) -> None:
     chip.rms_offset["a"] = 8000
     chip.advance(0.0)
     assert chip.reg("RmsIA") == 0xFFFFFF - 999 and cv.rms(chip.reg("RmsIA")) == 0
+
+
+def test_a_checksum_still_being_computed_is_not_taken_for_a_brownout() -> None:
+    def run(flip: int) -> ChipSession:
+        """After 2 s the chip's EMUStatus reads another checksum, with ``flip`` bits set as well."""
+        chip = Hlw8112Chip(board=cv.Board(k1_a=1.0, k1_b=2.5))
+        settled = chip._emustatus
+        chip._emustatus = lambda: settled() if chip.now < 2 else (settled() ^ 0x1234) | flip  # type: ignore[method-assign]
+        session = ChipSession(ChipConfig(board=BOARD), spi=True)
+        drive(session, Hlw8112Wire(chip), 6)
+        assert session.stats.polls >= 4
+        return session
+
+    assert run(r.EMUSTATUS_CHKSUM_BUSY).stats.restarts == 0  # still being computed: not yet a change
+    assert run(0).stats.restarts >= 1  # settled and different: the configuration was lost

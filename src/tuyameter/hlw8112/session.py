@@ -263,7 +263,10 @@ class ChipSession:
         self._plan = ""
         v = self._values
         status, sys = v[ADDR["EMUStatus"]], v[ADDR["SysStatus"]]
-        if sys & r.SYSSTATUS_RST or (self._expected_status is not None and status & 0xFFFF != self._expected_status):
+        # a checksum still being computed (ChksumBusy, DS §9.2) says nothing yet
+        settled = not status & r.EMUSTATUS_CHKSUM_BUSY
+        changed = settled and self._expected_status is not None and status & 0xFFFF != self._expected_status
+        if sys & r.SYSSTATUS_RST or changed:
             why = "reset flag set" if sys & r.SYSSTATUS_RST else "configuration checksum changed"
             self.stats.restarts += 1
             self._events.append(ChipRestarted(now, f"the chip lost its configuration ({why}: a brown-out?)"))
