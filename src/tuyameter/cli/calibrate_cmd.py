@@ -82,23 +82,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _reference(args: argparse.Namespace) -> Reference:
-    given = [
-        ch for ch in ("a", "b") if args.__dict__[f"watts_{ch}"] is not None or args.__dict__[f"amps_{ch}"] is not None
-    ]
+    watts = {ch: getattr(args, f"watts_{ch}") for ch in ("a", "b")}
+    amps = {ch: getattr(args, f"amps_{ch}") for ch in ("a", "b")}
+    pf = {ch: getattr(args, f"pf_{ch}") for ch in ("a", "b")}
+    given = [ch for ch in ("a", "b") if watts[ch] is not None or amps[ch] is not None]
     if args.step != "zero":
         if args.volts is None:
             raise CliError(f"the {args.step} step needs the reference voltage: --volts")
         if not given:
             raise CliError("give the reference of at least one clamp: --watts-a / --amps-a, --watts-b / --amps-b")
-    if args.step in ("offset", "phase") and any(args.__dict__[f"watts_{ch}"] is None for ch in given):
+    if args.step in ("offset", "phase") and any(watts[ch] is None for ch in given):
         raise CliError(f"the {args.step} step needs the reference watts of each clamp: --watts-a / --watts-b")
-    if args.step != "phase" and any(args.__dict__[f"pf_{ch}"] is not None for ch in ("a", "b")):
+    if args.step != "phase" and any(v is not None for v in pf.values()):
         raise CliError(f"--pf-a / --pf-b belong to the phase step; the {args.step} step's load is resistive")
-    if args.step == "phase" and any(args.__dict__[f"pf_{ch}"] is None for ch in given):
+    if args.step == "phase" and any(pf[ch] is None for ch in given):
         raise CliError("the phase step needs the load's power factor as the reference shows it: --pf-a / --pf-b")
-    watts = {ch: args.__dict__[f"watts_{ch}"] for ch in ("a", "b")}
-    amps = {ch: args.__dict__[f"amps_{ch}"] for ch in ("a", "b")}
-    return Reference(args.volts, watts, amps, {ch: args.__dict__[f"pf_{ch}"] for ch in ("a", "b")})
+    return Reference(args.volts, watts, amps, pf)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass, field
 
 from tuyameter.hlw8112 import registers as r
+from tuyameter.hlw8112.cal_registers import phase_step_degrees
 from tuyameter.hlw8112.convert import MCLK_FREQ, SAMPLE, Board, Coefficients
 from tuyameter.hlw8112.registers import BY_ADDR, BY_NAME, COEFFICIENTS, coeff_checksum, emustatus_checksum, pga_gain
 
@@ -221,7 +222,7 @@ class Hlw8112Chip:
         if va <= 0 or va < abs(watts) * (1 - 1e-9):
             return watts  # no current given, or a truth that is not a load: taken as it is
         hz = t.hz if t.hz > 0 else 50.0
-        shift = r.to_signed(self.reg("PhaseA" if ch == "a" else "PhaseB"), 1) * 360.0 * hz / (3579545 / 4)
+        shift = r.to_signed(self.reg("PhaseA" if ch == "a" else "PhaseB"), 1) * phase_step_degrees(hz)
         seen = math.radians(t.angle(ch) - self.phase_error.get(ch, 0.0) - shift)
         return math.copysign(va * math.cos(seen), watts) if watts else va * math.cos(seen)
 

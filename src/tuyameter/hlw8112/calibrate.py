@@ -123,6 +123,12 @@ def _fit(value: int, lo: int, hi: int, what: str) -> int:
     return value
 
 
+def _gain(old: int, shown: float, ref: float, what: str, register: str) -> int:
+    """A gain register (reading × (1 + gain / 2^15)) that makes ``shown``, read with ``old``, read ``ref``."""
+    factor = (1 + old / 32768) / _ratio(shown, ref, what)
+    return _fit(cr.gain_register(factor), *cr.SIGNED16, register)
+
+
 def solve_zero(cal: Calibration, readings: Readings) -> Outcome:
     """Step 1: RmsIAOS / RmsIBOS from what the current registers read with nothing flowing."""
     changes: dict[str, int] = {}
@@ -178,15 +184,15 @@ def solve_gain(cal: Calibration, readings: Readings, ref: Reference) -> Outcome:
             continue
         predicted = abs(shown_watts) * scale
         old = cal.get("p{ch}_gain", ch)
-        factor = (1 + old / 32768) / _ratio(predicted, abs(watts), f"clamp {ch.upper()}'s power")
-        regs[f"p{ch}_gain"] = gain = _fit(cr.gain_register(factor), *cr.SIGNED16, f"P{ch.upper()}Gain")
+        regs[f"p{ch}_gain"] = gain = _gain(
+            old, predicted, abs(watts), f"clamp {ch.upper()}'s power", f"P{ch.upper()}Gain"
+        )
         notes.append(f"P{ch.upper()}Gain {old} → {gain} (power {abs(shown_watts):.1f} W, {predicted:.1f} W with the "
                      f"new K, reference {abs(watts):.1f} W)")  # fmt: skip
         apparent = mean_of(readings, "apparent_power_a")
         if ch == "a" and apparent:  # PowerS follows channel A: at PF 1 it should read what P does
             s_pred = apparent * scale
-            s_factor = (1 + cal.chip.ps_gain / 32768) / _ratio(s_pred, abs(watts), "the apparent power")
-            regs["ps_gain"] = _fit(cr.gain_register(s_factor), *cr.SIGNED16, "PSGain")
+            regs["ps_gain"] = _gain(cal.chip.ps_gain, s_pred, abs(watts), "the apparent power", "PSGain")
             notes.append(f"PSGain {cal.chip.ps_gain} → {regs['ps_gain']} (apparent power {apparent:.1f} VA, "
                          f"{s_pred:.1f} with the new K)")  # fmt: skip
     return Outcome(replace(cal.with_chip(**regs), k1_a=k1["a"], k1_b=k1["b"], k2=k2), notes)

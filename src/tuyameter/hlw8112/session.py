@@ -7,8 +7,8 @@ out and hands back what came in — and passes the answer (``b""`` for none) to 
 setup: (SPI: EMUCON2 SDOCmos cleared, written blind, so that SDO is push-pull whatever an earlier driver
 left: open drain needs a pull-up the board may not have) → SysStatus (clears the
 reset flag) → the factory coefficients and their checksum → write
-enable → SYSCON, EMUCON, EMUCON2, PAGain, PBGain (HFConst when the profile sets one), each confirmed through WData
-and read back → write protect → select channel A.
+enable → SYSCON, EMUCON, EMUCON2 and the calibration registers (HFConst when the profile sets one), each
+confirmed through WData and read back → write protect → select channel A.
 running: every ``poll`` seconds the measurements, the energy counters, EMUStatus and SysStatus; a
 reset flag or an EMUStatus checksum that no longer matches what was written means the chip lost
 its configuration (a brown-out): set it up again and say so (:class:`ChipRestarted`).
@@ -223,12 +223,12 @@ class ChipSession:
             self._fail(now, diagnose_coefficients(coeff, got, spi=self.spi))
             return
         self.coefficients = coeff
+        self._writes = dict(self.config.writes())
         ops = [Op.command(r.WRITE_ENABLE)]
-        for name, value in self.config.writes():
+        for name, value in self._writes.items():
             ops += [Op.write(ADDR[name], value), Op.read(ADDR["WData"]), Op.read(ADDR[name])]
         ops += [Op.command(r.WRITE_PROTECT), Op.command(r.CHANNEL_A), Op.read(ADDR["SysStatus"])]
         ops += [Op.read(ADDR["HFConst"]), Op.read(ADDR["EMUStatus"])]
-        self._writes = dict(self.config.writes())
         self._wdata_wrong = []
         self._last_write = None
         self._queue = ops
