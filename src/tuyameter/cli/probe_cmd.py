@@ -11,6 +11,7 @@ from tuyameter.cli.common import CliError, emit_json, load_all_profiles, progres
 from tuyameter.cli.options import SECONDS, json_option, link_options, profile_options
 from tuyameter.profiles.match import ProfileMatch, best_fit
 from tuyameter.sources.base import url_proto
+from tuyameter.sources.hlw8112.bus import is_spi_url
 from tuyameter.tools.hlw8112_probe import ChipProbe, probe_chip
 from tuyameter.tools.lan_probe import LanProbeResult, probe_lan
 from tuyameter.tools.probe import BAUDS, ProbeResult, probe
@@ -144,7 +145,7 @@ def print_chip(r: ChipProbe) -> None:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    if args.url.startswith(("spi:", "ftdi:")) or url_proto(args.url) == "hlw8112":
+    if is_spi_url(args.url) or url_proto(args.url) == "hlw8112":
         chip = asyncio.run(probe_chip(args.url))
         if args.json:
             emit_json(chip.json())

@@ -44,6 +44,11 @@ class ChipBus(Protocol):
     async def close(self) -> None: ...
 
 
+def is_spi_url(url: str) -> bool:
+    """Whether ``url`` names an SPI bus (spidev, the emulator, an FTDI adapter) rather than a serial line."""
+    return url.startswith(("spi:", "ftdi:"))
+
+
 @dataclass(frozen=True)
 class SpiUrl:
     device: str  # /dev/spidevB.C, or "sim"

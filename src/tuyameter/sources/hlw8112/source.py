@@ -30,7 +30,7 @@ from tuyameter.pipeline.events import Batch, SourceState, TrafficLine
 from tuyameter.pipeline.writes import WriteOutcome, validate_write
 from tuyameter.profiles.model import Profile, Value
 from tuyameter.sources.base import SourceOptions
-from tuyameter.sources.hlw8112.bus import BusError, ChipBus, open_bus, parse_spi_url, uart_link_url
+from tuyameter.sources.hlw8112.bus import BusError, ChipBus, is_spi_url, open_bus, parse_spi_url, uart_link_url
 from tuyameter.sources.hlw8112.drive import drive
 from tuyameter.sources.hlw8112.traffic import chip_lines
 from tuyameter.sources.running import RunningSource
@@ -53,7 +53,7 @@ def chip_config(profile: Profile) -> ChipConfig:
 
 def check_url(url: str) -> None:
     """What is wrong with an HLW8112 URL, before anything is opened (ValueError)."""
-    if url.startswith(("spi:", "ftdi:")):
+    if is_spi_url(url):
         parse_spi_url(url)
         return
     try:
@@ -97,7 +97,7 @@ class Hlw8112Source(RunningSource):
         return out
 
     def recent_traffic(self) -> list[TrafficLine]:
-        spi = self._bus.spi if self._bus is not None else self.url.startswith(("spi:", "ftdi:"))
+        spi = self._bus.spi if self._bus is not None else is_spi_url(self.url)
         return chip_lines(self._look(), spi, to_wall(asyncio.get_running_loop().time))
 
     def _tap_into(self, ring: deque[Any] | None) -> None:
