@@ -35,7 +35,9 @@ class StockModule:
         self.mcu, self.profile = mcu, profile
         self.device_id, self.local_key, self.version = device_id, local_key, version
         self.push_mode, self.device22 = push, device22
-        self.tuyamcu = Session(SessionConfig(wifi_state=4, spacing=0.0), local_time=dt.datetime.now)
+        # a stock module forwards each report frame as it comes: an update per frame
+        config = SessionConfig(wifi_state=4, spacing=0.0, coalesce_reports=False)
+        self.tuyamcu = Session(config, local_time=dt.datetime.now)
         self.values: dict[str, Any] = {}
         self.types: dict[int, DPType] = {q.dp: q.type for q in profile.quantities if q.tuyamcu is not None}
         self._by_dp = profile.by_dp()

@@ -18,6 +18,13 @@ from tuyameter.tuyamcu.frame import Frame, checksum
 
 DEFAULT_MAX_PAYLOAD = 4096
 DEFAULT_IDLE_TIMEOUT = 0.4
+#: A small frame's bytes (checksum included) → its Frame, for every decoder of the process: a
+#: meter repeats most of its frames byte for byte (settings, idle channels, a steady voltage), and
+#: meters of one model send many of the same, so a repeat is one lookup instead of a checksum and
+#: a new Frame (frames are immutable: handing the same one again is safe). Bounded: when full, it
+#: starts again, so a fleet of changing values costs a clear now and then, not memory.
+_SEEN: dict[bytes, Frame] = {}
+_SEEN_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +65,8 @@ class FrameDecoder:
 
     def feed(self, data: bytes, now: float) -> list[Frame | Garbage]:
         """Add received bytes; return completed frames and skipped garbage in order."""
-        out = self.tick(now)
+        last = self._last_rx
+        out = self.tick(now) if last is not None and now - last > self.idle_timeout else []
         if data:
             self._buf += data
             self._last_rx = now
@@ -88,6 +96,11 @@ class FrameDecoder:
         self.stats.resyncs += 1
         out.append(Garbage(chunk, reason))
 
+    def _coming(self, buf: bytearray) -> bool:
+        """Whether the frame whose whole header starts the buffer may still complete."""
+        length = _length(buf)
+        return length <= self.max_payload and len(buf) < MIN_FRAME + length
+
     def _scan(self, out: list[Frame | Garbage], final: bool = False) -> None:
         """Take every frame the buffer holds, in linear time however hostile the bytes are.
 
@@ -99,25 +112,35 @@ class FrameDecoder:
         buf = self._buf
         n, pos = len(buf), 0
         # Whole small frames back to back from the buffer's start (what a link delivers nearly
-        # always) are taken here; anything else (garbage, a partial or long frame) below.
-        small, stats, trusted = min(self.max_payload, 64 - MIN_FRAME), self.stats, Frame.trusted
-        while n - pos >= MIN_FRAME and buf[pos] == 0x55 and buf[pos + 1] == 0xAA:
-            length = (buf[pos + 4] << 8) | buf[pos + 5]
-            end = pos + 6 + length
-            if length > small or end >= n or sum(buf[pos:end]) & 0xFF != buf[end]:
-                break
-            out.append(trusted(buf[pos + 3], bytes(buf[pos + 6 : end]), buf[pos + 2]))
-            stats.frames += 1
-            pos = end + 1
-        if pos:
-            del buf[:pos]
-            n, pos = len(buf), 0
+        # always) are taken here, from a copy of the buffer as bytes (one allocation per slice);
+        # anything else (garbage, a partial or long frame) below.
+        small, trusted = min(self.max_payload, 64 - MIN_FRAME), Frame.trusted
+        if n >= MIN_FRAME and buf[0] == 0x55 and buf[1] == 0xAA and ((buf[4] << 8) | buf[5]) <= small:
+            view, seen, first = bytes(buf), _SEEN, len(out)
+            while n - pos >= MIN_FRAME and view[pos] == 0x55 and view[pos + 1] == 0xAA:
+                length = (view[pos + 4] << 8) | view[pos + 5]
+                end = pos + 6 + length
+                if length > small or end >= n:
+                    break
+                raw = view[pos : end + 1]
+                frame = seen.get(raw)
+                if frame is None:
+                    if (sum(raw) - raw[-1]) & 0xFF != raw[-1]:
+                        break
+                    frame = trusted(view[pos + 3], view[pos + 6 : end], view[pos + 2])
+                    if len(seen) >= _SEEN_MAX:
+                        seen.clear()
+                    seen[raw] = frame
+                out.append(frame)
+                pos = end + 1
+            if pos:
+                self.stats.frames += len(out) - first
+                del buf[:pos]
+                n, pos = len(buf), 0
         if not n:
             return
-        if not final and n >= 6 and buf[0] == 0x55 and buf[1] == 0xAA:
-            length = _length(buf)
-            if length <= self.max_payload and n < MIN_FRAME + length:
-                return  # the start of a frame still coming
+        if not final and buf[0] == 0x55 and (n == 1 or buf[1] == 0xAA) and (n < 6 or self._coming(buf)):
+            return  # the start of a frame still coming
         sums: bytearray | None = None  # sums[i] = sum(buf[:i]) mod 256
         run: list[int] = []  # [start, end] of skipped bytes not yet output
         reasons: dict[str, int] = {}  # why, and how often, within that run

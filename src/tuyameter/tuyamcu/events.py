@@ -37,9 +37,14 @@ class McuRestarted(Event):
 
 @dataclass(frozen=True)
 class DPUpdate(Event):
+    """DP records from the MCU. ``frames`` > 1: consecutive plain reports (0x07) of one record
+    each, received together and given as one update (the session coalesces them); so a record
+    is a frame of its own exactly when ``frames`` > 1 or there is one record."""
+
     records: tuple[DPRecord, ...]
     command: int
     error: str | None = None
+    frames: int = 1
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from tuyameter.tuyamcu.events import (
 )
 from tuyameter.tuyamcu.frame import Frame
 from tuyameter.tuyamcu.messages import DP_REPORT
+from tuyameter.tuyamcu.reports import ReportGatherer
 from tuyameter.tuyamcu.session_config import Phase, SessionConfig, SessionStats
 
 __all__ = ["Phase", "Session", "SessionConfig", "SessionStats"]
@@ -73,6 +74,8 @@ class Session:
         self._local_time = local_time or (lambda: None)
         self._utc_time = utc_time or (lambda: _as_utc(self._local_time()))
         self._events: list[Event] = []
+        #: plain reports (0x07) received together, not yet an event (config.coalesce_reports)
+        self._reports = ReportGatherer()
         #: while someone looks at the link, a ring of its last frames both ways: (time, sent by us, frame)
         self.recent: deque[tuple[float, bool, Frame]] | None = None
         self._responses: deque[Frame] = deque()
@@ -100,7 +103,20 @@ class Session:
         return self.phase is Phase.RUNNING
 
     def receive_data(self, data: bytes, now: float) -> None:
-        for item in self.decoder.feed(data, now):
+        items = self.decoder.feed(data, now)
+        cur = self._current
+        if (
+            (cur is None or cur.kind not in _WAITS_FOR_REPORTS)
+            and self.recent is None
+            and not self.trace
+            and self.config.coalesce_reports
+        ):
+            taken = self._reports.take(items, now, self._events)
+            if taken:
+                self.stats.frames_in += taken
+                self.last_rx = now
+                items = items[taken:]
+        for item in items:
             self._handle_item(item, now)
         self._pump(now)
 
@@ -137,6 +153,8 @@ class Session:
         return bool(self._responses) or (self._current is not None and self._current.deadline == 0.0)
 
     def events(self) -> list[Event]:
+        if self._reports.pending:
+            self._events.append(self._reports.update())
         out, self._events = self._events, []
         return out
 
@@ -204,6 +222,8 @@ class Session:
     # -- internals ---------------------------------------------------------
 
     def _emit(self, ev: Event) -> None:
+        if self._reports.pending:
+            self._events.append(self._reports.update())  # events stay in the order they happened
         self._events.append(ev)
 
     def _enqueue(self, frame: Frame, kind: str, now: float) -> None:
@@ -340,8 +360,11 @@ class Session:
         if self.recent is not None:
             self.recent.append((now, False, item))
         if item.command == DP_REPORT and not self.trace:  # nearly every frame: no message object
-            records, error = parse_records(item.payload)
-            self._handle_report(records, error, DP_REPORT, False, now)
+            records = self._reports.records(item.payload)
+            if records is not None:
+                self._handle_report(records, None, DP_REPORT, False, now)
+            else:
+                self._handle_report(*parse_records(item.payload), DP_REPORT, False, now)
             return
         msg = m.parse(item, m.Direction.FROM_MCU)
         if self.trace:
@@ -437,7 +460,10 @@ class Session:
                 self._respond(Command.EXTENDED, bytes((ExtendedSub.RECORD_REPORT, 0)))
             elif command in (Command.QUERY_STATE, Command.WIFI_SELECT):
                 self._respond(command, b"\x00")  # version-0 report confirmation
-        self._events.append(DPUpdate(now, tuple(records), command, error))
+        if command == DP_REPORT and error is None and len(records) == 1 and self.config.coalesce_reports:
+            self._reports.add(records, now, self._events)
+        else:
+            self._emit(DPUpdate(now, tuple(records), command, error))
         cur = self._current
         if cur is None:
             return
@@ -457,6 +483,8 @@ class Session:
 
 
 _NOTHING = object()
+#: requests a report can answer (see the end of :meth:`Session._handle_report`)
+_WAITS_FOR_REPORTS = frozenset({"hs-query", "query", "write"})
 
 
 def _as_utc(t: dt.datetime | None) -> dt.datetime | None:

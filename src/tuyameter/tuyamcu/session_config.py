@@ -36,6 +36,9 @@ class SessionConfig:
     write_retries: int = 3
     spacing: float = 0.010
     rssi: int = -50
+    #: plain reports (0x07) received together come out as one DPUpdate, records in arrival order;
+    #: False: a DPUpdate per frame (what a stock Wi-Fi module forwards)
+    coalesce_reports: bool = True
 
 
 @dataclass

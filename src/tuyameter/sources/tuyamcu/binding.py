@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tuyameter.pipeline.writes import validate_write
@@ -23,16 +23,20 @@ class DPBinding:
         self.profile = profile
         self.stats = BindingStats()
         self._by_dp = profile.by_dp()
-        self._table = _table(profile)
+        self._table, self._memo = _table(profile)
 
-    def readings(self, records: Iterable[DPRecord], *, counted: bool = True) -> list[tuple[str, Value]]:
+    def readings(self, records: Sequence[DPRecord], *, counted: bool = True) -> list[tuple[str, Value]]:
         """Records in arrival order → (name, value); unknown DPs as ``dp<N>`` with their raw value.
         ``counted=False``: a second look at records already read (the link's last frames), not counted."""
         out: list[tuple[str, Value]] = []
-        table = self._table
+        table, memo = self._table, self._memo
         stats = self.stats if counted else BindingStats()
+        stats.records += len(records)
         for rec in records:
-            stats.records += 1
+            seen = memo.get(id(rec))
+            if seen is not None and seen[0] is rec:  # held there, so its id is its own
+                out.append(seen[1])
+                continue
             entry = table.get(rec.dp)
             if entry is None:
                 stats.unknown_dps += 1
@@ -41,7 +45,11 @@ class DPBinding:
             elif rec.type is not entry[1]:
                 stats.type_mismatches += 1
             else:
-                out.append((entry[0], entry[2](rec.data)))
+                reading = (entry[0], entry[2](rec.data))
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[id(rec)] = (rec, reading)
+                out.append(reading)
         return out
 
     def record(self, name: str, value: Value) -> DPRecord:
@@ -54,23 +62,29 @@ class DPBinding:
 
 
 _Entry = tuple[str, DPType, Callable[[bytes], Value]]
-#: id(profile) → (profile, its table): a fleet of one model shares one (at thousands of meters the
-#: converters per binding were the largest share of a meter's memory)
-_TABLES: dict[int, tuple[Profile, dict[int, _Entry]]] = {}
+#: id(record) → (the record, its reading): the session hands the same record object again for a
+#: payload seen before (tuyamcu/reports.py), and its reading is then the same
+_Memo = dict[int, tuple[DPRecord, tuple[str, Value]]]
+_MEMO_MAX = 4096
+#: id(profile) → (profile, its table, its memo): a fleet of one model shares them (at thousands of
+#: meters the converters per binding were the largest share of a meter's memory)
+_TABLES: dict[int, tuple[Profile, dict[int, _Entry], _Memo]] = {}
 _TABLES_MAX = 64
 
 
-def _table(profile: Profile) -> dict[int, _Entry]:
+def _table(profile: Profile) -> tuple[dict[int, _Entry], _Memo]:
     """DP id → (name, type, bytes → value), worked out once per profile: this runs for every DP of
-    every report, and equals ``spec.to_value(record.value)`` (tests compare the two)."""
+    every report, and equals ``spec.to_value(record.value)`` (tests compare the two); and the
+    profile's memo of readings."""
     found = _TABLES.get(id(profile))
     if found is not None and found[0] is profile:
-        return found[1]
+        return found[1], found[2]
     table = {dp: (q.name, q.type, data_converter(q)) for dp, q in profile.by_dp().items()}
     if len(_TABLES) >= _TABLES_MAX:
         _TABLES.clear()
-    _TABLES[id(profile)] = (profile, table)
-    return table
+    memo: _Memo = {}
+    _TABLES[id(profile)] = (profile, table, memo)
+    return table, memo
 
 
 def data_converter(spec: Quantity) -> Callable[[bytes], Value]:

@@ -182,16 +182,22 @@ class TuyaMcuSource(RunningSource):
     def _on_events_now(self, events: list[ev.Event], now: float) -> float | None:
         end_dp = self._end_dp
         for e in events:
-            if type(e) is DPUpdate:  # nearly every event
+            if type(e) is DPUpdate:  # nearly every event: the reports of one chunk
                 records = e.records
-                self._burst += self.binding.readings(records)
                 self._last_dp = self._last_dp_any = e.time
-                if self._burst_start is None:
-                    self._burst_start = e.time
-                for r in records:
-                    if r.dp == end_dp:
-                        self._flush()  # the cycle is complete: out now, and what follows is the next one
+                while records:
+                    if self._burst_start is None:
+                        self._burst_start = e.time
+                    cut = next((i for i, r in enumerate(records) if r[0] == end_dp), -1)
+                    if cut < 0:
+                        self._burst += self.binding.readings(records)
                         break
+                    # The cycle is complete with the frame of its last DP: out now, and what follows
+                    # is the next one (the frame's other records, if it has several, go with it).
+                    cut = cut + 1 if e.frames > 1 else len(records)
+                    self._burst += self.binding.readings(records[:cut])
+                    self._flush()
+                    records = records[cut:]
             elif isinstance(e, ev.LinkUp):
                 info: dict[str, object] = {
                     "product": e.product_info,
