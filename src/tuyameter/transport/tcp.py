@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from typing import cast
 
 from tuyameter.transport.chunks import ChunkProtocol
 from tuyameter.transport.links import Arrivals, LinkError
@@ -32,10 +33,10 @@ class TcpLink(Arrivals, ChunkProtocol):
     # -- asyncio.Protocol ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        transport.set_write_buffer_limits(high=_HIGH_WATER)
-        sock = transport.get_extra_info("socket")
+        # a stream transport (uvloop's is one without deriving from asyncio.Transport)
+        self._transport = stream = cast(asyncio.Transport, transport)
+        stream.set_write_buffer_limits(high=_HIGH_WATER)
+        sock = stream.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):  # frames are small: send them as they come
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -188,7 +188,11 @@ class TuyaMcuSource(RunningSource):
                 while records:
                     if self._burst_start is None:
                         self._burst_start = e.time
-                    cut = next((i for i, r in enumerate(records) if r[0] == end_dp), -1)
+                    cut = -1
+                    for i in range(len(records)):  # (a generator per update costs more than this loop)
+                        if records[i][0] == end_dp:
+                            cut = i
+                            break
                     if cut < 0:
                         self._burst += self.binding.readings(records)
                         break
