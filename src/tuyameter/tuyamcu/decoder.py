@@ -65,8 +65,7 @@ class FrameDecoder:
 
     def feed(self, data: bytes, now: float) -> list[Frame | Garbage]:
         """Add received bytes; return completed frames and skipped garbage in order."""
-        last = self._last_rx
-        out = self.tick(now) if last is not None and now - last > self.idle_timeout else []
+        out = self.tick(now)
         if data:
             self._buf += data
             self._last_rx = now

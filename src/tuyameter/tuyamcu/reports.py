@@ -39,46 +39,46 @@ class ReportGatherer:
         return DPUpdate(self._at, records, DP_REPORT, None, len(records))
 
     def add(self, records: Sequence[DPRecord], now: float, events: list[Event]) -> None:
-        """Gather one frame's records (received at ``now``; what was gathered at another time goes
-        to ``events`` first)."""
-        if self._records and self._at != now:
-            events.append(self.update())
-        self._at = now
+        """Gather one frame's records, received at ``now``."""
+        self._received_at(now, events)
         self._records += records
 
-    def records(self, payload: bytes) -> tuple[DPRecord, ...] | None:
-        """A plain report's records, the same objects for a repeat; None when malformed."""
+    def records(self, payload: bytes) -> tuple[tuple[DPRecord, ...], str | None]:
+        """A plain report's records (the same objects for a repeat) and what is wrong with it."""
         known = _MEMO.get(payload)
-        if known is not None:
-            return known
-        parsed, error = parse_records(payload)
-        if error is not None:
-            return None
-        records = tuple(parsed)
-        if len(records) == 1 and len(payload) <= MEMO_PAYLOAD:
-            if len(_MEMO) >= _MEMO_MAX:
-                _MEMO.clear()
-            _MEMO[payload] = records
-        return records
+        return (known, None) if known is not None else _parse(payload)
 
     def take(self, items: list[Frame | Garbage], now: float, events: list[Event]) -> int:
         """Gather the one-record plain reports at the head of ``items`` (nearly always all of them);
         return how many were taken. The caller counts them, and must know that no request waits for
         a report (a query, a write's echo): nothing but gathering happens to them here."""
-        memo, taken = _MEMO, 0
+        self._received_at(now, events)
+        memo, gathered, taken = _MEMO, self._records, 0
         for item in items:
             if type(item) is not Frame or item[0] != DP_REPORT:
                 break
             records = memo.get(item[1])
             if records is None:
-                got = self.records(item[1])
-                if got is None or len(got) != 1:
+                records, error = _parse(item[1])
+                if error is not None or len(records) != 1:
                     break  # malformed (counted on the full route), or a frame of several records
-                records = got
-            if not taken and self._records and self._at != now:
-                events.append(self.update())
-            self._records += records
+            gathered += records
             taken += 1
-        if taken:
-            self._at = now
         return taken
+
+    def _received_at(self, now: float, events: list[Event]) -> None:
+        """Records come at ``now``: what was gathered at another time goes to ``events`` first."""
+        if self._records and self._at != now:
+            events.append(self.update())
+        self._at = now
+
+
+def _parse(payload: bytes) -> tuple[tuple[DPRecord, ...], str | None]:
+    """A payload parsed, and remembered when it is one small well-formed record."""
+    parsed, error = parse_records(payload)
+    records = tuple(parsed)
+    if error is None and len(records) == 1 and len(payload) <= MEMO_PAYLOAD:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[payload] = records
+    return records, error

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from tuyameter.tuyamcu import messages as m
 from tuyameter.tuyamcu.constants import Command, ExtendedSub
 from tuyameter.tuyamcu.decoder import FrameDecoder, Garbage
-from tuyameter.tuyamcu.dp import DPRecord, DPValue, encode_records, parse_records
+from tuyameter.tuyamcu.dp import DPRecord, DPValue, encode_records
 from tuyameter.tuyamcu.events import (
     DPUpdate,
     Event,
@@ -360,11 +360,7 @@ class Session:
         if self.recent is not None:
             self.recent.append((now, False, item))
         if item.command == DP_REPORT and not self.trace:  # nearly every frame: no message object
-            records = self._reports.records(item.payload)
-            if records is not None:
-                self._handle_report(records, None, DP_REPORT, False, now)
-            else:
-                self._handle_report(*parse_records(item.payload), DP_REPORT, False, now)
+            self._handle_report(*self._reports.records(item.payload), DP_REPORT, False, now)
             return
         msg = m.parse(item, m.Direction.FROM_MCU)
         if self.trace:
