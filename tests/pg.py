@@ -20,8 +20,21 @@ def _bin(name: str) -> str:
     return found
 
 
+def timescale_installed() -> bool:
+    """Whether this machine's PostgreSQL has the TimescaleDB extension (its control file)."""
+    try:
+        share = subprocess.run([_bin("pg_config"), "--sharedir"], capture_output=True, text=True, check=False).stdout
+    except RuntimeError:
+        return False
+    return bool(share.strip()) and Path(share.strip(), "extension", "timescaledb.control").exists()
+
+
 class Postgres:
-    def __init__(self) -> None:
+    """``timescale``: preload TimescaleDB, with telemetry off (tests talk to nobody) and no background
+    jobs (a test runs a policy itself, so no refresh races what it compares)."""
+
+    def __init__(self, *, timescale: bool = False) -> None:
+        self.timescale = timescale
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="tuyameter-pg-"))
         self.data = self.dir / "data"
@@ -35,8 +48,18 @@ class Postgres:
     def start(self) -> None:
         """Start the server (again, after :meth:`halt`) and wait until it takes connections."""
         self._run([_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",
-                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])  # fmt: skip
+                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off{self._preload}",
+                   "start"])  # fmt: skip
         self._wait()
+
+    @property
+    def _preload(self) -> str:
+        if not self.timescale:
+            return ""
+        return (
+            " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off"
+            " -c timescaledb.max_background_workers=0"
+        )
 
     def halt(self) -> None:
         """Stop the server abruptly, keeping its data (as a crash or an outage would)."""

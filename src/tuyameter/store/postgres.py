@@ -1,8 +1,8 @@
 """PostgreSQL store, for fleets: many gateways can write into one database.
 
 Each meter's row is locked for the duration of its reading's transaction, so two
-gateways never interleave one meter's energy. When the TimescaleDB extension is
-available, raw readings go into a hypertable.
+gateways never interleave one meter's energy. A new database on a server with TimescaleDB
+gets hypertables and continuous aggregates (store/timescale.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from tuyameter.store import timescale
 from tuyameter.store.base import Record
 from tuyameter.store.batch import plan
 from tuyameter.store.lease import holder_text, refused
@@ -79,6 +80,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX meter_event_meter_ts ON meter_event (meter, ts);
     """,
+    # 6: with TimescaleDB, energy becomes a hypertable too (store/timescale.py; nothing without it)
+    "",
 ]
 
 
@@ -98,7 +101,15 @@ class PostgresStore(SqlQueries):
             self._query, self._many, self._columns, ph="%s", real="DOUBLE PRECISION", arrays=True,
             fetch=self._query_binary,
         )  # fmt: skip
+        #: the energy upsert: with TimescaleDB each bucket also goes as a timestamp (its hypertable's time)
+        self._energy_insert = (
+            ("INSERT INTO energy (meter, name, bucket, wh, at)", "c1, c2, c3, c4, to_timestamp(c3)", ", at")
+            if self.timescale
+            else ("INSERT INTO energy (meter, name, bucket, wh)", "*", "")
+        )
         self._open_rollups(rollup_zone)
+        if self.timescale:
+            timescale.keep_aggregates(self.db, self.rollup_zone)
 
     def _migrate(self) -> None:
         with self.db.transaction():
@@ -111,15 +122,12 @@ class PostgresStore(SqlQueries):
             for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for stmt in filter(None, (s.strip() for s in script.split(";"))):
                     self.db.execute(stmt.encode())
-                if i == 1:
-                    self._maybe_timescale()
+                if i == 1 and timescale.usable(self.db):
+                    timescale.create(self.db)
+                if i == 6 and timescale.created(self.db):
+                    timescale.energy_hypertable(self.db)
                 self.db.execute("UPDATE tuyameter_schema SET version = %s", (i,))
-        self.timescale = bool(self.db.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone())
-
-    def _maybe_timescale(self) -> None:
-        if self.db.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone():
-            self.db.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-            self.db.execute("SELECT create_hypertable('reading', 'ts', migrate_data => true)")
+        self.timescale = timescale.in_use(self.db)
 
     def claim(self, meters: Sequence[str]) -> None:
         """Take the lease of each meter id (an advisory lock held by this connection), or LeaseError."""
@@ -163,9 +171,10 @@ class PostgresStore(SqlQueries):
         try:
             with self.db.transaction():
                 b = plan(records, self._last_of, self.rollup)
+                insert, select, at = self._energy_insert
                 self._bulk(
-                    "INSERT INTO energy (meter, name, bucket, wh)", "text text float8 float8", b.energy_rows(),
-                    "ON CONFLICT (meter, name, bucket) DO UPDATE SET wh = energy.wh + excluded.wh",
+                    insert, "text text float8 float8", b.energy_rows(),
+                    f"ON CONFLICT (meter, name, bucket{at}) DO UPDATE SET wh = energy.wh + excluded.wh", select=select,
                 )  # fmt: skip
                 self.rollups.add("energy_day", "day", b.days)
                 self.rollups.add("energy_month", "month", b.months)
@@ -212,6 +221,13 @@ class PostgresStore(SqlQueries):
         names = ", ".join(f"c{i + 1}" for i in range(len(kinds)))
         sql = f"{insert} SELECT {select} FROM unnest({arrays}) AS u({names}) {tail}"
         self.db.execute(sql.encode(), [list(col) for col in zip(*rows, strict=True)])
+
+    def _filter(self, column: str, meter: str | None, start: float, end: float) -> tuple[str, list[object]]:
+        sql, args = super()._filter(column, meter, start, end)
+        if column == "bucket" and self.timescale:  # the same range on the hypertable's time: only its chunks
+            sql += " AND at >= to_timestamp(%s) AND at < to_timestamp(%s)"
+            args += [start, end]
+        return sql, args
 
     def _columns(self, table: str) -> list[str]:
         rows = self._query(
