@@ -141,6 +141,22 @@ def bench_sqlite(n: int, rows: YearRows) -> list[tuple[str, str, str]]:
         return store_rows("SQLite (WAL, synchronous=FULL)", first, reopen=again, n=n, rows=rows, load=load)
 
 
+def pg_load(rows: YearRows, *, at: bool = False) -> Callable[[object], None]:
+    """What puts the year of buckets into a PostgreSQL store, by COPY; ``at``: with each bucket's
+    start as a timestamp too (a TimescaleDB store's hypertable column)."""
+    columns = "meter, name, bucket, wh, at" if at else "meter, name, bucket, wh"
+
+    def load(s: object) -> None:
+        db = s.db  # type: ignore[attr-defined]
+        db.execute("DELETE FROM energy")
+        with db.cursor() as cur, cur.copy(f"COPY energy ({columns}) FROM STDIN".encode()) as cp:
+            for r in rows:
+                cp.write_row((*r, dt.datetime.fromtimestamp(r[2], dt.UTC)) if at else r)
+        db.execute("ANALYZE energy")
+
+    return load
+
+
 def bench_postgres(n: int, rows: YearRows) -> list[tuple[str, str, str]]:
     from pg import Postgres
     from tuyameter.store.postgres import PostgresStore
@@ -148,17 +164,8 @@ def bench_postgres(n: int, rows: YearRows) -> list[tuple[str, str, str]]:
     server = Postgres()
     try:
         dsn = server.new_database("bench")
-
-        def load(s: object) -> None:
-            db = s.db  # type: ignore[attr-defined]
-            db.execute("DELETE FROM energy")
-            with db.cursor() as cur, cur.copy("COPY energy (meter, name, bucket, wh) FROM STDIN") as cp:
-                for r in rows:
-                    cp.write_row(r)
-            db.execute("ANALYZE energy")
-
         first, again = PostgresStore(dsn, rollup_zone="UTC"), lambda: PostgresStore(dsn, rollup_zone=ZONE.key)
-        return store_rows("PostgreSQL (fsync off)", first, reopen=again, n=n, rows=rows, load=load)
+        return store_rows("PostgreSQL (fsync off)", first, reopen=again, n=n, rows=rows, load=pg_load(rows))
     finally:
         server.stop()
 
@@ -174,17 +181,8 @@ def bench_timescale(n: int, rows: YearRows) -> list[tuple[str, str, str]]:
     server = Postgres(timescale=True)
     try:
         dsn = server.new_database("bench")
-
-        def load(s: object) -> None:
-            db = s.db  # type: ignore[attr-defined]
-            db.execute("DELETE FROM energy")
-            with db.cursor() as cur, cur.copy("COPY energy (meter, name, bucket, wh, at) FROM STDIN") as cp:
-                for m, name, b, wh in rows:
-                    cp.write_row((m, name, b, wh, dt.datetime.fromtimestamp(b, dt.UTC)))
-            db.execute("ANALYZE energy")
-
         first, again = PostgresStore(dsn, rollup_zone="UTC"), lambda: PostgresStore(dsn, rollup_zone=ZONE.key)
-        out = store_rows(kind, first, reopen=again, n=n, rows=rows, load=load)
+        out = store_rows(kind, first, reopen=again, n=n, rows=rows, load=pg_load(rows, at=True))
         store = PostgresStore(dsn)
         t0 = time.perf_counter()
         for view in ("energy_daily", "energy_monthly"):
