@@ -130,6 +130,26 @@ def test_another_zone_makes_the_aggregates_again(server: Postgres, caplog: pytes
     moved.close()
 
 
+def test_a_view_of_the_users_keeps_the_aggregates(server: Postgres, caplog: pytest.LogCaptureFixture) -> None:
+    """Another zone remakes the aggregates, but never drops a view the user built on them."""
+    dsn = server.new_database("userview")
+    store = PostgresStore(dsn, rollup_zone="Europe/Berlin")
+    write(store, readings("Europe/Berlin", 61, meters=1), 62)
+    store.db.execute("CREATE VIEW my_days AS SELECT day, sum(wh) AS wh FROM energy_daily GROUP BY day")
+    store.close()
+    caplog.set_level(logging.WARNING, "tuyameter.store.timescale")
+    moved = PostgresStore(dsn, rollup_zone="Asia/Kathmandu")  # the rollup tables move; the aggregates cannot
+    assert "stay those of Europe/Berlin, not Asia/Kathmandu" in caplog.text and "my_days" in caplog.text
+    assert moved.db.execute("SELECT COUNT(*) FROM my_days").fetchone()[0] > 20
+    agree_days = aggregate(moved, "day", "Europe/Berlin")
+    same(agree_days, buckets_by_day(moved, "Europe/Berlin"))  # still right, for their own zone
+    moved.db.execute("DROP VIEW my_days")
+    moved.close()
+    again = PostgresStore(dsn, rollup_zone="Asia/Kathmandu")  # the next start makes them
+    agree(again, "Asia/Kathmandu")
+    again.close()
+
+
 def test_an_older_timescale_database_gets_the_energy_hypertable(
     server: Postgres, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,6 +23,8 @@ import logging
 import re
 from typing import Any
 
+import psycopg
+
 log = logging.getLogger(__name__)
 
 #: the continuous aggregates, in the order they are made (the month one reads the day one): view →
@@ -88,7 +90,8 @@ def energy_hypertable(db: Any) -> None:
 
 def keep_aggregates(db: Any, zone: str | None) -> None:
     """Make the continuous aggregates for ``zone``'s local days and months, unless those are there;
-    a store opened with another zone replaces them (as it rebuilds its rollup tables). They start
+    a store opened with another zone replaces them (as it rebuilds its rollup tables), unless a view
+    of the user's depends on them: then they stay, and the log says why. They start
     empty: the policy materialises them in the background, and real-time aggregation answers
     from the buckets meanwhile, so opening a store with a long history does not wait."""
     if zone is None:
@@ -100,8 +103,17 @@ def keep_aggregates(db: Any, zone: str | None) -> None:
         row = db.execute("SELECT value FROM store_meta WHERE key = %s", (_ZONE_KEY,)).fetchone()
         if row is not None and row[0] == zone:
             return
-        for view in reversed(AGGREGATES):
-            db.execute(f"DROP MATERIALIZED VIEW IF EXISTS {view} CASCADE".encode())
+        try:
+            with db.transaction():  # a savepoint: a refused drop leaves everything as it was
+                for view in reversed(AGGREGATES):
+                    db.execute(f"DROP MATERIALIZED VIEW IF EXISTS {view}".encode())
+        except psycopg.errors.DependentObjectsStillExist as e:  # never CASCADE into the user's own views
+            log.warning(
+                "TimescaleDB continuous aggregates stay those of %s, not %s: something else depends on them "
+                "(%s); drop that, and the next start makes them for %s",
+                row[0] if row else "another zone", zone, e.diag.message_detail or e, zone,
+            )  # fmt: skip
+            return
         for view, (period, source, column, every, lag) in AGGREGATES.items():
             db.execute(
                 f"CREATE MATERIALIZED VIEW {view} WITH (timescaledb.continuous, timescaledb.materialized_only = false) "
