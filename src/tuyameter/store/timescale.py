@@ -38,12 +38,13 @@ _ZONE = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 
 
 def usable(db: Any) -> bool:
-    """Whether the server can give this database TimescaleDB: installed and preloaded. Installed
-    but not preloaded (``CREATE EXTENSION`` would fail) is logged, once per store."""
+    """Whether the server can give a new database TimescaleDB: installed and preloaded. Installed
+    but not preloaded (``CREATE EXTENSION`` would fail) is logged."""
     if not db.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone():
         return False
     row = db.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
-    loaded = {x.strip() for x in str(row[0] if row else "").split(",")}
+    # a list such as "pg_stat_statements, timescaledb", a library perhaps quoted or given by its path
+    loaded = {x.strip().strip('"').rsplit("/", 1)[-1] for x in str(row[0] if row else "").split(",")}
     if "timescaledb" not in loaded:
         log.warning(
             "TimescaleDB is installed on this PostgreSQL server but not preloaded "
