@@ -125,8 +125,9 @@ def test_another_zone_makes_the_aggregates_again(server: Postgres, caplog: pytes
     assert "made for Asia/Kathmandu (was Europe/Berlin)" in caplog.text
     agree(moved, "Asia/Kathmandu")
     caplog.clear()
-    PostgresStore(dsn, rollup_zone="Asia/Kathmandu").close()  # the same zone again: kept
+    PostgresStore(dsn, rollup_zone="Asia/Kathmandu").close()  # the same zone again: kept, and said
     assert "made for" not in caplog.text
+    assert "continuous aggregates energy_daily and energy_monthly for Asia/Kathmandu" in caplog.text
     moved.close()
 
 

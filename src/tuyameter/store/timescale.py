@@ -96,6 +96,7 @@ def keep_aggregates(db: Any, zone: str | None) -> None:
     empty: the policy materialises them in the background, and real-time aggregation answers
     from the buckets meanwhile, so opening a store with a long history does not wait."""
     if zone is None:
+        log.info("TimescaleDB: hypertables reading and energy; no continuous aggregates (no rollup zone)")
         return
     if not _ZONE.match(zone):
         raise ValueError(f"time zone name {zone!r} cannot be used in a continuous aggregate")
@@ -103,6 +104,8 @@ def keep_aggregates(db: Any, zone: str | None) -> None:
         db.execute("SELECT pg_advisory_xact_lock(72874)")  # one gateway at a time makes them
         row = db.execute("SELECT value FROM store_meta WHERE key = %s", (_ZONE_KEY,)).fetchone()
         if row is not None and row[0] == zone:
+            log.info("TimescaleDB: hypertables reading and energy; continuous aggregates energy_daily and "
+                     "energy_monthly for %s", zone)  # fmt: skip
             return
         try:
             with db.transaction():  # a savepoint: a refused drop leaves everything as it was
