@@ -52,10 +52,14 @@ def test_local_days_months_and_hours_are_the_energy_endpoints(client: httpx.Clie
         got = q(client, select=SELECT, begin=str(a), end=end.isoformat(), group=group)
         want = energy(client, by, a, b)
         assert got["columns"] == ["time.unix", *(f"{n}.kwh" for n in NAMES)]
-        times = [row[0] for row in got["rows"]]
-        assert times == want["start"], group
+        # the query has a row for every period, the endpoint only periods with energy: the seeded history
+        # ends an hour before the gateway starts, so in the first hour after local midnight the last
+        # hours of yesterday are empty
+        rows = [row for row in got["rows"] if any(v is not None for v in row[1:])]
+        assert all(row[0] >= want["start"][-1] for row in got["rows"] if row not in rows), group  # only at the end
+        assert [row[0] for row in rows] == want["start"], group
         for j, name in enumerate(NAMES, start=1):
-            assert [row[j] for row in got["rows"]] == pytest.approx(want["kwh"][name], abs=1e-9), (group, name)
+            assert [row[j] for row in rows] == pytest.approx(want["kwh"][name], abs=1e-9), (group, name)
     # Wh are the kWh times a thousand
     wh = q(client, select="[energy_forward_total.wh]", begin=str(first), end=str(last), group="d")["rows"]
     kwh = q(client, select="[energy_forward_total]", begin=str(first), end=str(last), group="d")["rows"]
