@@ -101,12 +101,6 @@ class PostgresStore(SqlQueries):
             self._query, self._many, self._columns, ph="%s", real="DOUBLE PRECISION", arrays=True,
             fetch=self._query_binary,
         )  # fmt: skip
-        #: the energy upsert: with TimescaleDB each bucket also goes as a timestamp (its hypertable's time)
-        self._energy_insert = (
-            ("INSERT INTO energy (meter, name, bucket, wh, at)", "c1, c2, c3, c4, to_timestamp(c3)", ", at")
-            if self.timescale
-            else ("INSERT INTO energy (meter, name, bucket, wh)", "*", "")
-        )
         self._open_rollups(rollup_zone)
         if self.timescale:
             timescale.keep_aggregates(self.db, self.rollup_zone)
@@ -171,10 +165,11 @@ class PostgresStore(SqlQueries):
         try:
             with self.db.transaction():
                 b = plan(records, self._last_of, self.rollup)
-                insert, select, at = self._energy_insert
+                at = ", at" if self.timescale else ""  # TimescaleDB: each bucket also as its hypertable's time
                 self._bulk(
-                    insert, "text text float8 float8", b.energy_rows(),
-                    f"ON CONFLICT (meter, name, bucket{at}) DO UPDATE SET wh = energy.wh + excluded.wh", select=select,
+                    f"INSERT INTO energy (meter, name, bucket, wh{at})", "text text float8 float8", b.energy_rows(),
+                    f"ON CONFLICT (meter, name, bucket{at}) DO UPDATE SET wh = energy.wh + excluded.wh",
+                    select="c1, c2, c3, c4, to_timestamp(c3)" if self.timescale else "*",
                 )  # fmt: skip
                 self.rollups.add("energy_day", "day", b.days)
                 self.rollups.add("energy_month", "month", b.months)
