@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tuyameter.emulator.simlink  # noqa: F401  (sim:// links, for the URLs this command opens)
@@ -33,6 +38,8 @@ from tuyameter.emulator.lan_serve import lan_meters
 from tuyameter.energy.periods import local_zone
 from tuyameter.gateway import Gateway, GatewayConfigError, MeterConfig
 from tuyameter.gateway.console import ConsoleOutput
+from tuyameter.gateway.fleet_backend import FleetBackend
+from tuyameter.gateway.fleet_link import FLEET_SOCKET_ENV, FleetLink
 from tuyameter.gateway.workers import WorkerSupervisor, parse_worker, share, worker_bridge
 from tuyameter.mqtt.output import MqttOutput
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError
@@ -42,6 +49,9 @@ from tuyameter.store.base import StoreError
 from tuyameter.store.rollup import zone_key
 from tuyameter.util.fdlimit import raise_open_files
 from tuyameter.util.yamlfile import YamlFileError
+
+if TYPE_CHECKING:
+    from tuyameter.web.output import WebOutput
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -174,10 +184,12 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         mqtt_settings = dataclasses.replace(mqtt_settings, bridge=bridge, client_id=client_id)
     if mqtt_settings is not None:
         outputs.append(MqttOutput(mqtt_settings, profiles))
-    if worker is None:  # with --workers, each worker has a share of the meters: no page (docs/web.md)
+    if worker is None:
         web = web_output(args, cfg, demo=args.func is cmd_demo)
         if web is not None:
             outputs.append(web)
+    elif os.environ.get(FLEET_SOCKET_ENV):  # a worker of a fleet with a web page: the supervisor serves it
+        outputs.append(FleetLink(os.environ[FLEET_SOCKET_ENV], worker[0]))
     zone = _zone(getattr(args, "tz", None) or cfg.timezone)
     target = None if getattr(args, "no_store", False) else (args.db or cfg.db)
     store = None if getattr(args, "no_store", False) else (lambda: open_store(target, zone_key(zone)))
@@ -257,12 +269,40 @@ def _run_workers(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         )
     for m in cfg.meters:  # every worker's profiles load before any starts
         load_profile_arg(m.profile, cfg.profile_dirs)
-    if cfg.web is not None or args.web is not None:
-        print("tuyameter: note: no web page with --workers (each worker has only a share of the meters)",
-              file=sys.stderr, flush=True)  # fmt: skip
     command = [sys.executable, "-m", "tuyameter", *args.argv]
-    supervisor = WorkerSupervisor(command, n, describe=lambda k: f"{len(shares[k])} meters")
-    return run_async(supervisor.run(), None)
+    web = web_output(args, cfg)  # listening already (a taken address is an error now), its URL printed
+    if web is None:
+        supervisor = WorkerSupervisor(command, n, describe=lambda k: f"{len(shares[k])} meters")
+        return run_async(supervisor.run(), None)
+    with tempfile.TemporaryDirectory(prefix="tuyameter-fleet-") as private:  # this user's only (0700)
+        path = os.path.join(private, "workers.sock")
+        env = {**os.environ, FLEET_SOCKET_ENV: path}
+        supervisor = WorkerSupervisor(command, n, describe=lambda k: f"{len(shares[k])} meters", env=env)
+        return run_async(_fleet_page(cfg, args, supervisor, web, path), None)
+
+
+async def _fleet_page(
+    cfg: GatewayConfig, args: argparse.Namespace, supervisor: WorkerSupervisor, web: WebOutput, path: str
+) -> int:
+    """The workers, and the fleet's one web page served here from what they send (docs/web.md)."""
+    profiles = {m.id: load_profile_arg(m.profile, cfg.profile_dirs) for m in cfg.meters}
+    zone = _zone(getattr(args, "tz", None) or cfg.timezone)
+    no_store = getattr(args, "no_store", False)
+    target = None if no_store else (args.db or cfg.db)
+    store = None if no_store else (lambda: open_store(target, zone_key(zone)))
+    backend = FleetBackend(profiles, len(supervisor.workers), zone, store=store, outputs=[web])
+    try:
+        await backend.start(path)
+    except StoreError as e:
+        raise CliError(f"cannot open the store {target or default_db_path()}: {e}") from None
+    page = asyncio.ensure_future(web.serve(backend))
+    try:
+        return await supervisor.run()
+    finally:
+        page.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await page
+        await backend.close()
 
 
 def demo_config(n: int, speed: float, quirks: list[str], chips: int = 0) -> GatewayConfig:

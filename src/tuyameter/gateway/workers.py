@@ -22,7 +22,7 @@ import contextlib
 import signal
 import sys
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -77,8 +77,11 @@ class WorkerSupervisor:
         describe: Callable[[int], str] = lambda k: "",
         backoff_max: float = 60.0,
         grace: float = GRACE,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """``env``: the workers' environment (default: this process's)."""
         self.command = list(command)
+        self.env = dict(env) if env is not None else None
         self.workers = [WorkerState(k) for k in range(workers)]
         self._describe = describe
         self._backoff_max = backoff_max
@@ -98,7 +101,7 @@ class WorkerSupervisor:
         backoff = Backoff(initial=1.0, maximum=self._backoff_max)
         n = len(self.workers)
         while True:
-            proc = await asyncio.create_subprocess_exec(*self.command, "--worker", f"{w.index}/{n}")
+            proc = await asyncio.create_subprocess_exec(*self.command, "--worker", f"{w.index}/{n}", env=self.env)
             self._procs[w.index] = proc
             w.pid, w.starts = proc.pid, w.starts + 1
             what = self._describe(w.index)

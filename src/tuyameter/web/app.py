@@ -88,11 +88,11 @@ def create_app(backend: WebBackend, settings: WebSettings, hub: LiveHub) -> Guar
 
     @app.get("/api/meters/{meter}/diagnostics", summary="Link counters, data quality, store")
     async def diagnostics(meter: MeterId) -> dict[str, Any]:
-        return backend.diagnostics(known(meter))
+        return await backend.diagnostics(known(meter))
 
     @app.get("/api/meters/{meter}/traffic", summary="The link's last frames both ways, decoded (like `monitor`)")
     async def traffic(meter: MeterId) -> list[dict[str, Any]]:
-        return [dataclasses.asdict(line) for line in backend.traffic(known(meter))]
+        return [dataclasses.asdict(line) for line in await backend.traffic(known(meter))]
 
     @app.get("/api/meters/{meter}/events", summary="Counter resets, glitches, jumps and restarts, oldest first")
     async def meter_events(

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Iterator
 
 from tuyameter.pipeline.events import MeterStatus, MeterUpdate
-from tuyameter.web.backend import WebBackend
+from tuyameter.web.backend import Gateway, LocalBackend, WebBackend
 from tuyameter.web.live import LiveHub
 from tuyameter.web.settings import WebSettings, page_url
 
@@ -50,7 +50,12 @@ class WebOutput:
         assert self.url is not None
         return self.url
 
-    async def run(self, gateway: WebBackend) -> None:
+    async def run(self, gateway: Gateway) -> None:
+        """Serve the page for a gateway of this process (as one of its outputs)."""
+        await self.serve(LocalBackend(gateway))
+
+    async def serve(self, backend: WebBackend) -> None:
+        """Serve the page for any backend (a fleet's supervisor: ``gateway/fleet_backend.py``)."""
         import uvicorn
 
         from tuyameter.web.app import create_app
@@ -58,7 +63,7 @@ class WebOutput:
         self.open()
         sock = self._sock
         assert sock is not None
-        app = create_app(gateway, self.settings, self.hub)
+        app = create_app(backend, self.settings, self.hub)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=1)  # fmt: skip
         server = _server_class()(config)
