@@ -17,7 +17,9 @@ from tuyameter.store.base import Store
 T = TypeVar("T")
 
 
-class WebBackend(Protocol):
+class _Meters(Protocol):
+    """What every backend has at hand: the meters, their profiles and latest state, writes, history."""
+
     zone: dt.tzinfo
 
     @property
@@ -31,34 +33,21 @@ class WebBackend(Protocol):
 
     async def write(self, meter: str, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome: ...
 
+    async def read_store(self, fn: Callable[[Store], T], timeout: float = 30.0) -> T: ...
+
+
+class WebBackend(_Meters, Protocol):
     async def diagnostics(self, meter: str) -> dict[str, object]: ...
 
     async def traffic(self, meter: str) -> list[TrafficLine]: ...
 
-    async def read_store(self, fn: Callable[[Store], T], timeout: float = 30.0) -> T: ...
 
-
-class Gateway(Protocol):
+class Gateway(_Meters, Protocol):
     """What a gateway in this process has (its ``GatewayApi``): diagnostics and frames at hand."""
-
-    zone: dt.tzinfo
-
-    @property
-    def meter_ids(self) -> list[str]: ...
-
-    def profile(self, meter: str) -> Profile: ...
-
-    def latest(self, meter: str) -> MeterUpdate | None: ...
-
-    def status(self, meter: str) -> MeterStatus | None: ...
-
-    async def write(self, meter: str, name: str, value: Value, timeout: float = 5.0) -> WriteOutcome: ...
 
     def diagnostics(self, meter: str) -> dict[str, object]: ...
 
     def traffic(self, meter: str) -> list[TrafficLine]: ...
-
-    async def read_store(self, fn: Callable[[Store], T], timeout: float = 30.0) -> T: ...
 
 
 class LocalBackend:
