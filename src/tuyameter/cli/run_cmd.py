@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,8 +45,9 @@ from tuyameter.gateway.workers import WorkerSupervisor, parse_worker, share, wor
 from tuyameter.mqtt.output import MqttOutput
 from tuyameter.mqtt.settings import MqttSettings, MqttSettingsError
 from tuyameter.pipeline.events import Output
+from tuyameter.profiles.model import Profile
 from tuyameter.store import default_db_path, open_store
-from tuyameter.store.base import StoreError
+from tuyameter.store.base import Store, StoreError
 from tuyameter.store.rollup import zone_key
 from tuyameter.util.fdlimit import raise_open_files
 from tuyameter.util.yamlfile import YamlFileError
@@ -170,7 +172,7 @@ def _output_options(p: argparse.ArgumentParser, default_every: float = 0.0) -> N
 
 async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
     """Build the gateway from the configuration and the command line, run it, print diagnostics."""
-    profiles = {m.id: load_profile_arg(m.profile, cfg.profile_dirs) for m in cfg.meters}
+    profiles = _profiles(cfg)
     short = raise_open_files(len(cfg.meters))
     if short:
         print(f"tuyameter: warning: {short}", file=sys.stderr, flush=True)
@@ -191,8 +193,7 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
     elif os.environ.get(FLEET_SOCKET_ENV):  # a worker of a fleet with a web page: the supervisor serves it
         outputs.append(FleetLink(os.environ[FLEET_SOCKET_ENV], worker[0]))
     zone = _zone(getattr(args, "tz", None) or cfg.timezone)
-    target = None if getattr(args, "no_store", False) else (args.db or cfg.db)
-    store = None if getattr(args, "no_store", False) else (lambda: open_store(target, zone_key(zone)))
+    target, store = _store(cfg, args, zone)
     keep_days = args.keep_days if args.keep_days is not None else (cfg.keep_days or 90.0)
     try:
         gateway = Gateway(cfg.meters, profiles, store=store, outputs=outputs, keep_days=keep_days, zone=zone)
@@ -205,8 +206,27 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
             finally:
                 _print_diagnostics(gateway, args.json)
     except StoreError as e:
-        raise CliError(f"cannot open the store {target or default_db_path()}: {e}") from None
+        raise _store_error(target, e) from None
     return 0
+
+
+def _profiles(cfg: GatewayConfig) -> dict[str, Profile]:
+    """Each meter's profile, loaded (a CliError names one that cannot be)."""
+    return {m.id: load_profile_arg(m.profile, cfg.profile_dirs) for m in cfg.meters}
+
+
+def _store(
+    cfg: GatewayConfig, args: argparse.Namespace, zone: dt.tzinfo
+) -> tuple[str | None, Callable[[], Store] | None]:
+    """The store's target (None: the default file) and what opens it with ``zone``'s rollups; or no store."""
+    if getattr(args, "no_store", False):
+        return None, None
+    target = args.db or cfg.db
+    return target, lambda: open_store(target, zone_key(zone))
+
+
+def _store_error(target: str | None, e: StoreError) -> CliError:
+    return CliError(f"cannot open the store {target or default_db_path()}: {e}")
 
 
 def _print_diagnostics(gateway: Gateway, as_json: bool) -> None:
@@ -267,34 +287,30 @@ def _run_workers(cfg: GatewayConfig, args: argparse.Namespace) -> int:
             f"{len(cfg.meters)} meters cannot keep {n} workers busy (a meter's worker is a hash of its id; "
             f"worker {empty[0]} would have none): use fewer workers"
         )
-    for m in cfg.meters:  # every worker's profiles load before any starts
-        load_profile_arg(m.profile, cfg.profile_dirs)
+    profiles = _profiles(cfg)  # every worker's profiles load before any starts
     command = [sys.executable, "-m", "tuyameter", *args.argv]
     web = web_output(args, cfg)  # listening already (a taken address is an error now), its URL printed
     if web is None:
         supervisor = WorkerSupervisor(command, n, describe=lambda k: f"{len(shares[k])} meters")
         return run_async(supervisor.run(), None)
+    zone = _zone(getattr(args, "tz", None) or cfg.timezone)
+    target, store = _store(cfg, args, zone)
+    backend = FleetBackend(profiles, n, zone, store=store, outputs=[web])
     with tempfile.TemporaryDirectory(prefix="tuyameter-fleet-") as private:  # this user's only (0700)
         path = os.path.join(private, "workers.sock")
         env = {**os.environ, FLEET_SOCKET_ENV: path}
         supervisor = WorkerSupervisor(command, n, describe=lambda k: f"{len(shares[k])} meters", env=env)
-        return run_async(_fleet_page(cfg, args, supervisor, web, path), None)
+        return run_async(_fleet_page(backend, path, supervisor, web, target), None)
 
 
 async def _fleet_page(
-    cfg: GatewayConfig, args: argparse.Namespace, supervisor: WorkerSupervisor, web: WebOutput, path: str
+    backend: FleetBackend, path: str, supervisor: WorkerSupervisor, web: WebOutput, target: str | None
 ) -> int:
     """The workers, and the fleet's one web page served here from what they send (docs/web.md)."""
-    profiles = {m.id: load_profile_arg(m.profile, cfg.profile_dirs) for m in cfg.meters}
-    zone = _zone(getattr(args, "tz", None) or cfg.timezone)
-    no_store = getattr(args, "no_store", False)
-    target = None if no_store else (args.db or cfg.db)
-    store = None if no_store else (lambda: open_store(target, zone_key(zone)))
-    backend = FleetBackend(profiles, len(supervisor.workers), zone, store=store, outputs=[web])
     try:
         await backend.start(path)
     except StoreError as e:
-        raise CliError(f"cannot open the store {target or default_db_path()}: {e}") from None
+        raise _store_error(target, e) from None
     page = asyncio.ensure_future(web.serve(backend))
     try:
         return await supervisor.run()
