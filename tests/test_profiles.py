@@ -7,7 +7,7 @@ import functools
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tuyameter.profiles import ProfileError, find_profile, list_profiles, load_profile
@@ -156,3 +156,12 @@ def test_binding_converters_equal_to_value_for_every_quantity(data: st.DataObjec
     binding = DPBinding(profile)
     assert binding.readings([DPRecord(spec.dp, other, b"\x01")]) == []  # another type: refused, counted
     assert binding.stats.type_mismatches == 1
+
+
+@given(raw=st.integers(-(2**31), 2**32 - 1), digits=st.integers(1, 9))
+@example(raw=2319, digits=1)  # 231.9 V: 2319 * 0.1 is 231.90000000000003 before rounding
+@example(raw=-(2**31), digits=9)
+def test_dividing_by_a_power_of_ten_is_rounding_the_scaled_value(raw: int, digits: int) -> None:
+    """The binding's shortcut for scales 0.1, 0.01, …: the same float as the profile's own rounding."""
+    scale = 10.0**-digits
+    assert raw / 10**digits == round(raw * scale, digits)

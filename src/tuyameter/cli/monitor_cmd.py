@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 
@@ -94,7 +95,8 @@ async def _active(link: Link, pr: _Printer) -> None:
             elif isinstance(e, ev.SkippedBytes):
                 pr.note("skipped bytes", data=e.garbage.data.hex(" "), reason=e.garbage.reason)
             elif isinstance(e, ev.LinkUp | ev.LinkDown | ev.McuRestarted):
-                fields = {k: v for k, v in e.__dict__.items() if k != "time" and isinstance(v, str | int)}
+                values = {f.name: getattr(e, f.name) for f in dataclasses.fields(e)}
+                fields = {k: v for k, v in values.items() if k != "time" and isinstance(v, str | int)}
                 pr.note(type(e).__name__, **fields)
 
     await SessionPump(link, session).run(show)

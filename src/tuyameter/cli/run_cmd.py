@@ -50,6 +50,7 @@ from tuyameter.store import default_db_path, open_store
 from tuyameter.store.base import Store, StoreError
 from tuyameter.store.rollup import zone_key
 from tuyameter.util.fdlimit import raise_open_files
+from tuyameter.util.heap import settle_heap
 from tuyameter.util.yamlfile import YamlFileError
 
 if TYPE_CHECKING:
@@ -201,6 +202,7 @@ async def run_gateway(cfg: GatewayConfig, args: argparse.Namespace) -> int:
         raise CliError(str(e)) from None
     try:
         async with gateway:
+            settle_heap()
             try:
                 await gateway.serve()
             finally:

@@ -67,11 +67,18 @@ class MeterState:
         self.fresh: set[str] = set()
         self._held: dict[str, list[Reading]] = {}
         self._pending_zero: set[str] = set()
-        self._signed = [d for d in self.profile.dps if d.signed_by]
-        #: what each derived value is made of: it is worked out again only when one of those was set
-        self._signed_inputs = [frozenset((d.name, d.signed_by)) for d in self._signed]
-        self._computed_inputs = [frozenset(c.sum) for c in self.profile.computed]
-        self._derived_from = frozenset().union(*self._signed_inputs, *self._computed_inputs)
+        self._signed_specs = [d for d in self.profile.dps if d.signed_by]
+        #: what each derived value is made of: it is worked out again only when one of those was set;
+        #: the rules read off the profile once (name, its magnitude's direction quantity, the option
+        #: that means export, inputs) and (name, parts, decimals, inputs)
+        self._signed_rules: list[tuple[str, str, object, frozenset[str]]] = []
+        for d in self._signed_specs:
+            assert d.signed_by is not None
+            direction = self._by_name[d.signed_by]
+            inputs = frozenset((d.name, d.signed_by))
+            self._signed_rules.append((d.name, direction.name, direction.reverse_option, inputs))
+        self._sum_rules = [(c.name, tuple(c.sum), c.decimals, frozenset(c.sum)) for c in self.profile.computed]
+        self._derived_from = frozenset().union(*(r[3] for r in self._signed_rules), *(r[3] for r in self._sum_rules))
         #: names set during this apply → their value before it (what tells a change from a rewrite)
         self._before: dict[str, object] = {}
         #: name → (range of a plain number, or None) for quantities that take a plausible reading as
@@ -207,27 +214,31 @@ class MeterState:
         touched = self._before
         if self._derived_from.isdisjoint(touched):
             return
-        for spec, inputs in zip(self._signed, self._signed_inputs, strict=True):
-            if touched.keys().isdisjoint(inputs):
+        values = self.values
+        for name, direction, reverse, inputs in self._signed_rules:
+            if inputs.isdisjoint(touched):
                 continue
-            magnitude = self.reported.get(spec.name)
+            magnitude = self.reported.get(name)
             if not _is_number(magnitude):
                 continue
-            assert spec.signed_by is not None and isinstance(magnitude, int | float)
-            dspec = self._by_name[spec.signed_by]
-            sign = -1 if self.values.get(dspec.name) == dspec.reverse_option else 1
-            self._set(spec.name, sign * magnitude if magnitude else magnitude)
-        for comp, inputs in zip(self.profile.computed, self._computed_inputs, strict=True):
-            if touched.keys().isdisjoint(inputs):
+            m = cast("int | float", magnitude)  # (not float: a compiled build would make an int a float)
+            self._set(name, (-m if values.get(direction) == reverse else m) if m else m)
+        for name, parts, decimals, inputs in self._sum_rules:
+            if inputs.isdisjoint(touched):
                 continue
-            parts = [self.values.get(p) for p in comp.sum]
-            if all(isinstance(p, int | float) and not isinstance(p, bool) for p in parts):
-                total = round(sum(float(p) for p in parts if isinstance(p, int | float)), comp.decimals)
-                self._set(comp.name, total + 0.0)  # no negative zero
+            nums: list[float] = []
+            for part in parts:
+                p = values.get(part)
+                if not _is_number(p):
+                    break
+                nums.append(float(cast("int | float", p)))
+            else:
+                self._set(name, round(sum(nums), decimals) + 0.0)  # no negative zero
 
 
 def _is_number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    t = type(v)
+    return t is float or t is int or (isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
 _MISSING = object()

@@ -111,6 +111,14 @@ def data_converter(spec: Quantity) -> Callable[[bytes], Value]:
         if signed:
             return lambda d: int.from_bytes(d[-4:], "big", signed=True)
         return lambda d: int.from_bytes(d, "big")
+    if scale == 10.0**-digits:
+        # A power of ten (0.1, 0.01, …: nearly every scale): dividing by it is the same value as
+        # rounding the product to its decimals (both are the double nearest raw / 10**digits; a
+        # hypothesis test compares them), at a fraction of round()'s cost.
+        divisor = 10**digits
+        if signed:
+            return lambda d: int.from_bytes(d[-4:], "big", signed=True) / divisor
+        return lambda d: int.from_bytes(d, "big") / divisor
     if signed:
         return lambda d: round(int.from_bytes(d[-4:], "big", signed=True) * scale, digits)
     return lambda d: round(int.from_bytes(d, "big") * scale, digits)

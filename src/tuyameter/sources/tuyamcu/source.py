@@ -22,11 +22,11 @@ from tuyameter.sources.base import SourceOptions
 from tuyameter.sources.running import RunningSource
 from tuyameter.sources.traffic import Tap, to_wall
 from tuyameter.sources.tuyamcu.binding import DPBinding
+from tuyameter.sources.tuyamcu.bursts import MAX_HOLD, SETTLE, Reading, ReportBursts
 from tuyameter.sources.tuyamcu.traffic import mcu_lines
 from tuyameter.transport.links import LinkError, check_link_url, open_link, parse_link_url
 from tuyameter.transport.session_pump import SessionPump
 from tuyameter.tuyamcu import events as ev
-from tuyameter.tuyamcu.events import DPUpdate
 from tuyameter.tuyamcu.frame import Frame
 from tuyameter.tuyamcu.messages import working_mode_text
 from tuyameter.tuyamcu.session import Session, SessionConfig
@@ -34,8 +34,7 @@ from tuyameter.util.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
-SETTLE = 0.15  # quiet time that ends a report burst
-MAX_HOLD = 1.0  # longest a burst is held before it goes out anyway
+__all__ = ["MAX_HOLD", "SETTLE", "TuyaMcuSource", "scaled_clock"]
 
 
 def scaled_clock(rate: float) -> Callable[[], float]:
@@ -61,13 +60,8 @@ class TuyaMcuSource(RunningSource):
         )
         self._pump: SessionPump | None = None
         self._writes: dict[int, asyncio.Future[ev.WriteResult]] = {}
-        self._burst: list[tuple[str, Value]] = []
-        self._burst_start: float | None = None
         end = profile.report_ends_with
-        #: the DP a report cycle ends with (the burst goes out when it arrives), or None
-        self._end_dp = profile.spec(end).dp if end is not None else None
-        self._last_dp = 0.0
-        self._last_dp_any: float | None = None
+        self._bursts = ReportBursts(self.binding, profile.spec(end).dp if end is not None else None, self._batch)
         self._restarted = False
         super().__init__(scaled_clock(opts.clock_rate) if opts.clock_rate else time.time)
         self.batches = 0
@@ -98,8 +92,8 @@ class TuyaMcuSource(RunningSource):
     def diagnostics(self) -> dict[str, object]:
         s, d, b = self.session.stats, self.session.decoder.stats, self.binding.stats
         age = None
-        if self._last_dp_any is not None:
-            age = round(asyncio.get_running_loop().time() - self._last_dp_any, 1)
+        if self._bursts.last_update is not None:
+            age = round(asyncio.get_running_loop().time() - self._bursts.last_update, 1)
         return {
             "state": self._state.value,
             "state_detail": self.detail,
@@ -167,7 +161,7 @@ class TuyaMcuSource(RunningSource):
             except LinkError as e:
                 self.session.connection_lost(loop.time(), str(e))
                 await self._on_events(self.session.events(), loop.time())
-                self._flush()
+                self._bursts.flush()
                 self._set_state(SourceState.DOWN, f"link lost: {e}")
             finally:
                 self._pump = None
@@ -180,60 +174,35 @@ class TuyaMcuSource(RunningSource):
         return self._on_events_now(events, now)
 
     def _on_events_now(self, events: list[ev.Event], now: float) -> float | None:
-        end_dp = self._end_dp
-        for e in events:
-            if type(e) is DPUpdate:  # nearly every event: the reports of one chunk
-                records = e.records
-                self._last_dp = self._last_dp_any = e.time
-                while records:
-                    if self._burst_start is None:
-                        self._burst_start = e.time
-                    cut = -1
-                    for i in range(len(records)):  # (a generator per update costs more than this loop)
-                        if records[i][0] == end_dp:
-                            cut = i
-                            break
-                    if cut < 0:
-                        self._burst += self.binding.readings(records)
-                        break
-                    # The cycle is complete with the frame of its last DP: out now, and what follows
-                    # is the next one (the frame's other records, if it has several, go with it).
-                    cut = cut + 1 if e.frames > 1 else len(records)
-                    self._burst += self.binding.readings(records[:cut])
-                    self._flush()
-                    records = records[cut:]
-            elif isinstance(e, ev.LinkUp):
-                info: dict[str, object] = {
-                    "product": e.product_info,
-                    "product_id": e.product_id,
-                    "protocol_version": e.protocol_version,
-                    "working_mode": working_mode_text(e.working_mode),
-                }
-                detail = f"link up (MCU protocol v{e.protocol_version}, product {e.product_id})"
-                self._set_state(SourceState.READY, detail, info)
-            elif isinstance(e, ev.LinkDown):
-                self._flush()
-                self._set_state(SourceState.HANDSHAKING, f"link down: {e.reason}")
-            elif isinstance(e, ev.McuRestarted):
-                log.warning("%s: MCU restarted", self.url)
-                self._restarted = True
-            elif isinstance(e, ev.WriteResult):
-                fut = self._writes.pop(e.write_id, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(e)
-        if self._burst_start is None:
-            return None
-        due = min(self._last_dp + SETTLE, self._burst_start + MAX_HOLD)
-        if now < due:
-            return due
-        self._flush()
-        return None
+        bursts = self._bursts
+        i = bursts.take(events, 0)  # nearly every event: the reports of one chunk
+        while i < len(events):
+            self._on_event(events[i])
+            i = bursts.take(events, i + 1)
+        return bursts.due(now)
 
-    def _flush(self) -> None:
-        if self._burst_start is None:
-            return
-        self._burst_start = None
-        readings, self._burst = tuple(self._burst), []
+    def _on_event(self, e: ev.Event) -> None:
+        if isinstance(e, ev.LinkUp):
+            info: dict[str, object] = {
+                "product": e.product_info,
+                "product_id": e.product_id,
+                "protocol_version": e.protocol_version,
+                "working_mode": working_mode_text(e.working_mode),
+            }
+            detail = f"link up (MCU protocol v{e.protocol_version}, product {e.product_id})"
+            self._set_state(SourceState.READY, detail, info)
+        elif isinstance(e, ev.LinkDown):
+            self._bursts.flush()
+            self._set_state(SourceState.HANDSHAKING, f"link down: {e.reason}")
+        elif isinstance(e, ev.McuRestarted):
+            log.warning("%s: MCU restarted", self.url)
+            self._restarted = True
+        elif isinstance(e, ev.WriteResult):
+            fut = self._writes.pop(e.write_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(e)
+
+    def _batch(self, readings: tuple[Reading, ...]) -> None:
         restarted, self._restarted = self._restarted, False
         self.batches += 1
         self._emit(Batch(self.clock(), readings, restarted))
