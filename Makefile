@@ -13,7 +13,13 @@ HA_PYTHON  ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python python3.1
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$p"; break; }; done)
 HA_STAMP   := .venv-ha/.installed-$(HA_VERSION)
 
-.PHONY: demo test lint bench fuzz clean ha-venv
+# The optional compiled build (setup.py): the per-frame path's modules compiled with mypyc into a
+# wheel, unpacked into build/compiled; `make test` runs the core tests on it too, `make bench`
+# measures both builds.
+COMPILED := build/compiled/.built
+SOURCES  := $(shell find src -name '*.py')
+
+.PHONY: demo test lint bench fuzz clean ha-venv compiled
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tuyameter needs Python >= 3.11"'
@@ -30,8 +36,25 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: lint ha-venv
+test: lint ha-venv $(COMPILED)
 	$(BIN)/pytest $(ARGS)
+	TUYAMETER_TEST_COMPILED=1 PYTHONPATH=build/compiled $(BIN)/pytest -p no:cacheprovider $(CORE_TESTS)
+
+# the tests of the compiled modules, run again on the compiled build
+CORE_TESTS := tests/test_compiled.py tests/test_codec.py tests/test_decoder_props.py tests/test_session.py \
+	tests/test_session_deadlines.py tests/test_report_lane.py tests/test_burst_end.py tests/test_meter_state.py \
+	tests/test_meter_events.py tests/test_hostile_input.py tests/test_emulator.py tests/test_gateway.py \
+	tests/test_profiles.py tests/test_e2e_cli.py::test_monitor_shows_both_directions
+
+compiled: $(COMPILED)
+
+$(COMPILED): $(STAMP) setup.py $(SOURCES)
+	@echo "compiling the per-frame path with mypyc (about a minute)…"
+	rm -rf build && mkdir build
+	TUYAMETER_COMPILE=1 $(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w build/wheel . > build/compile.log 2>&1 \
+		|| { tail -40 build/compile.log; exit 1; }
+	$(BIN)/python -m zipfile -e build/wheel/tuyameter-*.whl build/compiled
+	@touch $@
 
 ha-venv:
 	@if [ -z "$(HA_PYTHON)" ]; then \
@@ -42,7 +65,7 @@ ha-venv:
 		.venv-ha/bin/python -m pip install --quiet "homeassistant==$(HA_VERSION)" && touch $(HA_STAMP); \
 	fi
 
-bench: $(STAMP)
+bench: $(STAMP) $(COMPILED)
 	$(BIN)/python bench/run.py $(ARGS)
 
 # The long fuzz run (about 15 minutes; ARGS="--scale 0.1" for a tenth): figures for docs/reliability.md

@@ -46,10 +46,16 @@ def farm_process(script: str, *args: str) -> Iterator[tuple[str, int]]:
         proc.wait(10)
 
 
-def follow(kind: str, urls_file: str, seconds: float) -> dict[str, object]:
-    """One ``lan_follow.py`` run: its JSON line (CPU, RSS, updates/s, threads, latency)."""
+#: the compiled build of ``make compiled``
+COMPILED = HERE.parent / "build" / "compiled"
+
+
+def follow(kind: str, urls_file: str, seconds: float, *, compiled: bool = False) -> dict[str, object]:
+    """One ``lan_follow.py`` run: its JSON line (CPU, RSS, updates/s, threads, latency); ``compiled``:
+    on the compiled build."""
+    env = dict(os.environ, PYTHONPATH=str(COMPILED)) if compiled else None
     try:
-        r = subprocess.run([sys.executable, str(HERE / "lan_follow.py"), kind, urls_file, str(seconds)],
+        r = subprocess.run([sys.executable, str(HERE / "lan_follow.py"), kind, urls_file, str(seconds)], env=env,
                            capture_output=True, text=True, timeout=300 + 2 * seconds, check=True)  # fmt: skip
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as e:  # a row that says so, not a lost table
         why = "did not finish" if isinstance(e, subprocess.TimeoutExpired) else f"failed ({e.returncode})"

@@ -83,6 +83,7 @@ async def gateway(urls: list[str], seconds: float, mqtt_port: int | None = None)
     from tuyameter.mqtt.settings import MqttSettings
     from tuyameter.pipeline import MeterStatus, MeterUpdate
     from tuyameter.profiles import find_profile
+    from tuyameter.util.heap import settle_heap
 
     profile = find_profile("pj1103a")
     online: set[str] = set()
@@ -112,6 +113,7 @@ async def gateway(urls: list[str], seconds: float, mqtt_port: int | None = None)
         end = time.monotonic() + 120
         while len(online) < len(urls) and time.monotonic() < end:
             await asyncio.sleep(0.2)
+        settle_heap()  # as `tuyameter run` does once its gateway has started
         await asyncio.sleep(WARMUP)
         counting, t0, w0 = True, (time.process_time(), 0.0), time.perf_counter()
         if sub is not None:

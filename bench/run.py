@@ -109,20 +109,24 @@ def minimal_decode(data: bytes, chunk: int = 64) -> int:
     return frames
 
 
-def bench_pipeline(n: int) -> None:
+def whole_path(n: int) -> dict[str, float]:
     """Bytes → decoder → session → the TuyaMCU source's own handler (binding, the burst ended by its
     last DP) → meter model once per report cycle, as the gateway runs them: an emulated meter's
-    report cycles (one DP per frame) in 64-byte reads. Beside it the minimal decoder of the same bytes."""
+    report cycles (one DP per frame) in 64-byte reads. Beside it the minimal decoder of the same bytes.
+    The heap settled first, as ``tuyameter run`` does once its meters are started."""
     from gateway import cycles
 
+    from tuyameter.compiled import compiled_modules
     from tuyameter.pipeline.events import Batch
     from tuyameter.sources.tuyamcu.source import TuyaMcuSource
+    from tuyameter.util.heap import settle_heap
 
     bursts = cycles(1, max(1, n // 20))
     data = b"".join(bursts)
     frames = data.count(b"\x55\xaa")  # the emulator's frames hold no 55 AA inside
+    settle_heap()
     best_min = best = 0.0
-    for _ in range(3):
+    for _ in range(5):
         t0 = time.perf_counter()
         assert minimal_decode(data) == frames
         best_min = max(best_min, frames / (time.perf_counter() - t0))
@@ -146,13 +150,41 @@ def bench_pipeline(n: int) -> None:
         best = max(best, frames / (time.perf_counter() - t0))
         assert session.stats.frames_in == frames and batches[0] >= len(bursts) - 1
         assert not meter.stats.implausible and len(meter.values) >= 15
-    ROWS.append(("minimal streaming decoder (the yardstick)", f"{best_min:,.0f} frames/s",
-                 f"{frames:,} frames, 64-byte chunks: header search, length, checksum, payload slice, no objects; "
-                 "best of 3"))  # fmt: skip
-    ROWS.append(("bytes → session → source → meter model (the whole per-frame path)", f"{best:,.0f} frames/s",
-                 f"{best / best_min:.0%} of the minimal decoder; the same {frames:,} single-DP frames: "
-                 f"{len(bursts):,} report cycles of an emulated meter, the source's handler and burst end, "
-                 "the meter model once per cycle; best of 3"))  # fmt: skip
+    return {"minimal": best_min, "whole": best, "frames": frames, "cycles": len(bursts),
+            "compiled": len(compiled_modules())}  # fmt: skip
+
+
+def bench_pipeline(n: int) -> None:
+    """The whole per-frame path in two fresh processes: this installation's pure Python, and the
+    compiled build of ``make compiled`` (build/compiled), each beside the minimal decoder."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    compiled = Path(__file__).resolve().parent.parent / "build" / "compiled"
+    runs = {}
+    for build, path in (("pure Python", ""), ("compiled core", str(compiled))):
+        if path and not (compiled / "tuyameter").is_dir():
+            ROWS.append(("whole per-frame path, compiled core", "not built", "`make compiled` builds it"))
+            continue
+        env = dict(os.environ, PYTHONPATH=path) if path else {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        code = f"import json, run; print(json.dumps(run.whole_path({n})))"
+        out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent, env=env, capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+        runs[build] = r = json.loads(out.splitlines()[-1])
+        assert bool(r["compiled"]) == bool(path), f"{build}: {r['compiled']} modules compiled"
+    for build, r in runs.items():
+        ROWS.append((f"minimal streaming decoder (the yardstick), beside the {build} run",
+                     f"{r['minimal']:,.0f} frames/s",
+                     f"{r['frames']:,} frames, 64-byte chunks: header search, length, checksum, payload slice, "
+                     "no objects; pure Python; best of 5"))  # fmt: skip
+        ROWS.append((f"bytes → session → source → meter model (the whole per-frame path), {build}",
+                     f"{r['whole']:,.0f} frames/s",
+                     f"**{r['whole'] / r['minimal']:.0%} of the minimal decoder** of the same process; the same "
+                     f"{r['frames']:,} single-DP frames: {r['cycles']:,} report cycles of an emulated meter, the "
+                     "source's handler and burst end, the meter model once per cycle; heap settled as `tuyameter "
+                     "run` does; best of 5"))  # fmt: skip
     from chunks import CHUNK, per_chunk
 
     cpu = min(asyncio.run(per_chunk(max(100, n // 100)))[0] for _ in range(3))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from farm import cpu_seconds, farm_process, follow
+from farm import COMPILED, cpu_seconds, farm_process, follow
 
 REPORT_S = 3
 
@@ -18,14 +18,16 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
     secs = 10.0 if quick else 20.0
     for n in sizes:
         with farm_process("mcu_farm.py", str(n), str(REPORT_S)) as (urls, pid):
-            kinds = [("gateway", "one thread, chunks read by the event loop")]
+            kinds = [("gateway", "one thread, chunks read by the event loop", False)]
+            if n >= 1_000 and (COMPILED / "tuyameter").is_dir():
+                kinds.append(("gateway", "the same, compiled core (`make compiled`)", True))
             if n < 5_000:  # at 5,000 the farm takes most of the other core: no room for a broker
-                kinds.append(("gateway-mqtt", "the same, publishing to mosquitto"))
+                kinds.append(("gateway-mqtt", "the same, publishing to mosquitto", False))
             if n == sizes[0]:
-                kinds.insert(0, ("gateway-pyserial", "before: pyserial's reader thread per link"))
-            for kind, what in kinds:
+                kinds.insert(0, ("gateway-pyserial", "before: pyserial's reader thread per link", False))
+            for kind, what, compiled in kinds:
                 c0, t0 = cpu_seconds(pid), time.monotonic()
-                r = follow(kind, urls, secs)
+                r = follow(kind, urls, secs, compiled=compiled)
                 farm_cpu = (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
                 title = f"{n:,} TuyaMCU meters over socket:// (report {REPORT_S} s, 9600-baud pacing): {what}"
                 rows.append(_row(title, r, n, kind, f"the emulators in another process at {farm_cpu:.0%} of a core"))

@@ -25,6 +25,16 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+class _Version(argparse.Action):
+    """The version, and whether the per-frame path runs compiled (looked up only when asked)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from tuyameter.compiled import build_text
+
+        print(f"tuyameter {__version__} ({build_text()})")
+        parser.exit()
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The whole parser for the command named in ``argv`` (its module imported); every other command
     as a line of help. Without ``argv``: every command in full (for tests and documentation)."""
@@ -32,7 +42,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         prog="tuyameter",
         description="Local, cloud-free gateway and tools for PJ-1103A-family Tuya energy meters.",
     )
-    p.add_argument("--version", action="version", version=f"tuyameter {__version__}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and whether its core is compiled")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     wanted = set(COMMANDS) if argv is None else {_command_in(argv)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from tuyameter.tuyamcu.constants import HEADER, command_name
 
 MAX_PAYLOAD = 0xFFFF
@@ -21,6 +23,7 @@ class _Fields(NamedTuple):
     version: int = 0
 
 
+@mypyc_attr(native_class=False)  # compiled (see setup.py), a tuple's subclass stays a Python class
 class Frame(_Fields):
     """One TuyaMCU frame. ``version`` is the sender's protocol version byte.
 
@@ -37,7 +40,7 @@ class Frame(_Fields):
             raise ValueError(f"version {version} is not a byte")
         if len(payload) > MAX_PAYLOAD:
             raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
-        return super().__new__(cls, command, payload, version)
+        return _new_tuple(cls, (command, payload, version))
 
     @classmethod
     def trusted(cls, command: int, payload: bytes, version: int) -> Frame:
