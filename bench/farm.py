@@ -59,6 +59,8 @@ def follow(kind: str, urls_file: str, seconds: float, *, compiled: bool = False)
                            capture_output=True, text=True, timeout=300 + 2 * seconds, check=True)  # fmt: skip
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as e:  # a row that says so, not a lost table
         why = "did not finish" if isinstance(e, subprocess.TimeoutExpired) else f"failed ({e.returncode})"
-        return {"error": why}
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        last = err.strip().splitlines()[-1:] if err.strip() else []
+        return {"error": why + (f": {last[0][:200]}" if last else "")}  # what it said last, to look into
     res: dict[str, object] = json.loads(r.stdout.strip().splitlines()[-1])
     return res
