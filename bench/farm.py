@@ -50,10 +50,20 @@ def farm_process(script: str, *args: str) -> Iterator[tuple[str, int]]:
 COMPILED = HERE.parent / "build" / "compiled"
 
 
+def compiled_built() -> bool:
+    return (COMPILED / "tuyameter").is_dir()
+
+
+def build_env(compiled: bool) -> dict[str, str]:
+    """The environment of a child process that runs the compiled build, or this installation's own."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return {**env, "PYTHONPATH": str(COMPILED)} if compiled else env
+
+
 def follow(kind: str, urls_file: str, seconds: float, *, compiled: bool = False) -> dict[str, object]:
     """One ``lan_follow.py`` run: its JSON line (CPU, RSS, updates/s, threads, latency); ``compiled``:
     on the compiled build."""
-    env = dict(os.environ, PYTHONPATH=str(COMPILED)) if compiled else None
+    env = build_env(compiled)
     try:
         r = subprocess.run([sys.executable, str(HERE / "lan_follow.py"), kind, urls_file, str(seconds)], env=env,
                            capture_output=True, text=True, timeout=300 + 2 * seconds, check=True)  # fmt: skip

@@ -158,22 +158,21 @@ def bench_pipeline(n: int) -> None:
     """The whole per-frame path in two fresh processes: this installation's pure Python, and the
     compiled build of ``make compiled`` (build/compiled), each beside the minimal decoder."""
     import json
-    import os
     import subprocess
     from pathlib import Path
 
-    compiled = Path(__file__).resolve().parent.parent / "build" / "compiled"
+    from farm import build_env, compiled_built
+
     runs = {}
-    for build, path in (("pure Python", ""), ("compiled core", str(compiled))):
-        if path and not (compiled / "tuyameter").is_dir():
+    for build, compiled in (("pure Python", False), ("compiled core", True)):
+        if compiled and not compiled_built():
             ROWS.append(("whole per-frame path, compiled core", "not built", "`make compiled` builds it"))
             continue
-        env = dict(os.environ, PYTHONPATH=path) if path else {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         code = f"import json, run; print(json.dumps(run.whole_path({n})))"
-        out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent, env=env, capture_output=True,
-                             text=True, check=True).stdout  # fmt: skip
+        out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent, env=build_env(compiled),
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
         runs[build] = r = json.loads(out.splitlines()[-1])
-        assert bool(r["compiled"]) == bool(path), f"{build}: {r['compiled']} modules compiled"
+        assert bool(r["compiled"]) == compiled, f"{build}: {r['compiled']} modules compiled"
     for build, r in runs.items():
         ROWS.append((f"minimal streaming decoder (the yardstick), beside the {build} run",
                      f"{r['minimal']:,.0f} frames/s",

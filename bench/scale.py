@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from farm import COMPILED, cpu_seconds, farm_process, follow
+from farm import compiled_built, cpu_seconds, farm_process, follow
 
 REPORT_S = 3
 
@@ -19,7 +19,7 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
     for n in sizes:
         with farm_process("mcu_farm.py", str(n), str(REPORT_S)) as (urls, pid):
             kinds = [("gateway", "one thread, chunks read by the event loop", False)]
-            if n >= 1_000 and (COMPILED / "tuyameter").is_dir():
+            if n >= 1_000 and compiled_built():
                 kinds.append(("gateway", "the same, compiled core (`make compiled`)", True))
             if n < 5_000:  # at 5,000 the farm takes most of the other core: no room for a broker
                 kinds.append(("gateway-mqtt", "the same, publishing to mosquitto", False))

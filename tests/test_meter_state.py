@@ -131,7 +131,7 @@ def _reference_apply(m: _MeterState, readings: Iterable[tuple[str, object]]) -> 
     for r in readings:
         m.stats.readings += 1
         m._route(r)  # type: ignore[arg-type]
-    for spec in m._signed_specs:
+    for spec in (d for d in m.profile.dps if d.signed_by):
         mag = m.reported.get(spec.name)
         if isinstance(mag, int | float) and not isinstance(mag, bool):
             d = m._by_name[spec.signed_by]  # type: ignore[index]

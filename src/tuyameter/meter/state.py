@@ -67,13 +67,13 @@ class MeterState:
         self.fresh: set[str] = set()
         self._held: dict[str, list[Reading]] = {}
         self._pending_zero: set[str] = set()
-        self._signed_specs = [d for d in self.profile.dps if d.signed_by]
         #: what each derived value is made of: it is worked out again only when one of those was set;
         #: the rules read off the profile once (name, its magnitude's direction quantity, the option
         #: that means export, inputs) and (name, parts, decimals, inputs)
         self._signed_rules: list[tuple[str, str, object, frozenset[str]]] = []
-        for d in self._signed_specs:
-            assert d.signed_by is not None
+        for d in self.profile.dps:
+            if not d.signed_by:
+                continue
             direction = self._by_name[d.signed_by]
             inputs = frozenset((d.name, d.signed_by))
             self._signed_rules.append((d.name, direction.name, direction.reverse_option, inputs))

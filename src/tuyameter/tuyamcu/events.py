@@ -90,7 +90,6 @@ class Traffic(Event):
     """A frame that went in or out (for monitors)."""
 
     time: float
-
     direction: Direction
     frame: Frame
     message: Message

@@ -30,8 +30,7 @@ class ReportBursts:
         self._burst: list[Reading] = []
         self._open = False  # a burst has begun
         self._start = 0.0  # when it began
-        self._last = 0.0  # when its last update came
-        #: when the last update came (a burst's or not), or None before the first
+        #: when the last update came (the open burst's, if one is open), or None before the first
         self.last_update: float | None = None
 
     def take(self, events: Sequence[Event], i: int) -> int:
@@ -49,7 +48,6 @@ class ReportBursts:
     def add(self, e: DPUpdate) -> None:
         """One update's records; a burst that its records complete goes out now."""
         records, end_dp = e.records, self.end_dp
-        self._last = e.time
         self.last_update = e.time
         while records:
             if not self._open:
@@ -72,9 +70,10 @@ class ReportBursts:
     def due(self, now: float) -> float | None:
         """When the burst held now goes out for want of its last DP (it goes out now if that time has
         come); None when none is held."""
-        if not self._open:
+        last = self.last_update
+        if not self._open or last is None:  # (open: an update came, so it has a time)
             return None
-        settle, hold = self._last + SETTLE, self._start + MAX_HOLD
+        settle, hold = last + SETTLE, self._start + MAX_HOLD
         due = settle if settle < hold else hold
         if now < due:
             return due
